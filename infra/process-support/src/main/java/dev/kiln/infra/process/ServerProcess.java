@@ -44,6 +44,13 @@ public final class ServerProcess implements AutoCloseable {
      */
     public static ServerProcess start(String name, String classpath, List<String> jvmOptions, String mainClass,
                                       List<String> args, Path workDir, Path logFile) {
+        return start(name, classpath, jvmOptions, mainClass, args, java.util.Map.of(), workDir, logFile);
+    }
+
+    /** As above, with extra environment variables for the child. */
+    public static ServerProcess start(String name, String classpath, List<String> jvmOptions, String mainClass,
+                                      List<String> args, java.util.Map<String, String> env, Path workDir,
+                                      Path logFile) {
         List<String> command = new ArrayList<>();
         command.add(javaExecutable());
         command.addAll(jvmOptions);
@@ -55,7 +62,9 @@ public final class ServerProcess implements AutoCloseable {
         try {
             Files.createDirectories(workDir);
             Files.createDirectories(logFile.toAbsolutePath().getParent());
-            Process p = new ProcessBuilder(command)
+            ProcessBuilder builder = new ProcessBuilder(command);
+            builder.environment().putAll(env);
+            Process p = builder
                     .directory(workDir.toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
