@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.cli.plan.PlanCommand;
 import dev.kiln.cli.stack.StatusCommand;
 import dev.kiln.cli.stack.UpCommand;
 import picocli.CommandLine.Command;
@@ -7,7 +8,7 @@ import picocli.CommandLine.Command;
 /** The top-level {@code kiln} command; each capability is a subcommand. */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Train Stable Diffusion models the way kohya sd-scripts does, as a service.",
-        subcommands = {UpCommand.class, StatusCommand.class})
+        subcommands = {UpCommand.class, StatusCommand.class, PlanCommand.class})
 public final class KilnCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
