@@ -1,5 +1,7 @@
 package dev.kiln.cli;
 
+import dev.kiln.cli.job.SubmitCommand;
+import dev.kiln.cli.job.WatchCommand;
 import dev.kiln.cli.plan.PlanCommand;
 import dev.kiln.cli.stack.StatusCommand;
 import dev.kiln.cli.stack.UpCommand;
@@ -8,7 +10,8 @@ import picocli.CommandLine.Command;
 /** The top-level {@code kiln} command; each capability is a subcommand. */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Train Stable Diffusion models the way kohya sd-scripts does, as a service.",
-        subcommands = {UpCommand.class, StatusCommand.class, PlanCommand.class})
+        subcommands = {UpCommand.class, StatusCommand.class, PlanCommand.class, SubmitCommand.class,
+                WatchCommand.class})
 public final class KilnCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

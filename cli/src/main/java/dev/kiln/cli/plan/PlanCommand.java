@@ -1,5 +1,6 @@
 package dev.kiln.cli.plan;
 
+import dev.kiln.cli.job.SubmitCommand;
 import dev.kiln.model.dataset.ConfigException;
 import dev.kiln.model.dataset.DatasetConfig;
 import dev.kiln.model.dataset.DatasetConfigParser;
@@ -68,7 +69,7 @@ public final class PlanCommand implements Callable<Integer> {
         LocalDatasetSource source = new LocalDatasetSource(root);
         DatasetPlan plan;
         try {
-            plan = plan(text, config.getFileName().toString(), jobName(), source);
+            plan = plan(text, config.getFileName().toString(), SubmitCommand.defaultJobName(config), source);
         } catch (ConfigException e) {
             err.println(config + ": " + e.getMessage());
             return INVALID_CONFIG;
@@ -105,17 +106,5 @@ public final class PlanCommand implements Callable<Integer> {
         warnings.addAll(source.warnings());
         return new DatasetPlan(plan.datasets(), plan.stepsPerEpoch(), plan.totalSteps(), plan.epochs(),
                 List.copyOf(warnings));
-    }
-
-    /** {@code jobs/<job>/job.toml} -> {@code <job>}; otherwise the file name without extension. */
-    private String jobName() {
-        Path absolute = config.toAbsolutePath().normalize();
-        Path parent = absolute.getParent();
-        String file = absolute.getFileName().toString();
-        if (file.equals("job.toml") && parent != null && parent.getFileName() != null) {
-            return parent.getFileName().toString();
-        }
-        int dot = file.lastIndexOf('.');
-        return dot > 0 ? file.substring(0, dot) : file;
     }
 }

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.util.Optional;
 import java.util.Properties;
 
 /**
@@ -16,23 +17,16 @@ import java.util.Properties;
  * generated once and kept in {@code .kiln/credentials.properties} (owner-only), so that a restarted stack
  * keeps working with the keys a user already configured in their S3 client.
  */
-record Credentials(String accessKey, String secretKey, boolean generated) {
+public record Credentials(String accessKey, String secretKey, boolean generated) {
 
     static Credentials resolve(Path dataDir) {
-        String access = System.getenv("KILN_S3_ACCESS_KEY");
-        String secret = System.getenv("KILN_S3_SECRET_KEY");
-        if (access != null && !access.isBlank() && secret != null && !secret.isBlank()) {
-            return new Credentials(access, secret, false);
+        Optional<Credentials> existing = find(dataDir);
+        if (existing.isPresent()) {
+            return existing.get();
         }
         Path file = dataDir.resolve("credentials.properties");
         Properties props = new Properties();
         try {
-            if (Files.exists(file)) {
-                try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                    props.load(r);
-                }
-                return new Credentials(props.getProperty("access-key"), props.getProperty("secret-key"), true);
-            }
             Files.createDirectories(dataDir);
             Credentials created = new Credentials("kiln-" + random(8), random(32), true);
             props.setProperty("access-key", created.accessKey());
@@ -47,6 +41,29 @@ record Credentials(String accessKey, String secretKey, boolean generated) {
         }
     }
 
+    /**
+     * The credentials clients of the stack use: from the environment, else from {@code dataDir}'s
+     * credentials file if {@code kiln up} wrote one; never creates anything.
+     */
+    public static Optional<Credentials> find(Path dataDir) {
+        String access = System.getenv("KILN_S3_ACCESS_KEY");
+        String secret = System.getenv("KILN_S3_SECRET_KEY");
+        if (access != null && !access.isBlank() && secret != null && !secret.isBlank()) {
+            return Optional.of(new Credentials(access, secret, false));
+        }
+        Path file = dataDir.resolve("credentials.properties");
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        Properties props = new Properties();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            props.load(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        return Optional.of(new Credentials(props.getProperty("access-key"), props.getProperty("secret-key"), true));
+    }
+
     private static String random(int length) {
         String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
         SecureRandom random = new SecureRandom();
@@ -55,5 +72,11 @@ record Credentials(String accessKey, String secretKey, boolean generated) {
             sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
         }
         return sb.toString();
+    }
+
+    /** Never prints the secret (ARCHITECTURE §7). */
+    @Override
+    public String toString() {
+        return "Credentials[accessKey=" + accessKey + ", secretKey=***, generated=" + generated + "]";
     }
 }
