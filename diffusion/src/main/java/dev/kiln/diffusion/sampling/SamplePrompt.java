@@ -1,0 +1,47 @@
+package dev.kiln.diffusion.sampling;
+
+/**
+ * One image to generate, with sd-scripts' sample-prompt fields and defaults
+ * ({@code train_util.py sample_image_inference}).
+ *
+ * @param prompt         the prompt
+ * @param negativePrompt {@code --n}; {@code null} = none (the empty prompt conditions the unguided half)
+ * @param width          {@code --w}, default 512
+ * @param height         {@code --h}, default 512
+ * @param seed           {@code --d}; {@code null} = a random seed
+ * @param steps          {@code --s}, default 30
+ * @param scale          {@code --l}, classifier-free guidance scale, default 7.5
+ * @param sampler        {@code --ss}; {@code null} = the run's default sampler
+ */
+public record SamplePrompt(String prompt, String negativePrompt, int width, int height, Long seed, int steps,
+                           float scale, String sampler) {
+
+    public static final int DEFAULT_SIZE = 512;
+    public static final int DEFAULT_STEPS = 30;
+    public static final float DEFAULT_SCALE = 7.5f;
+
+    public SamplePrompt {
+        if (prompt == null) {
+            throw new IllegalArgumentException("prompt is required");
+        }
+    }
+
+    /** A prompt with every option at its default. */
+    public static SamplePrompt of(String prompt) {
+        return new SamplePrompt(prompt, null, DEFAULT_SIZE, DEFAULT_SIZE, null, DEFAULT_STEPS, DEFAULT_SCALE, null);
+    }
+
+    /** The width actually generated: rounded down to a multiple of 8, at least 64 (as sd-scripts does). */
+    public int generatedWidth() {
+        return roundSize(width);
+    }
+
+    /** The height actually generated: rounded down to a multiple of 8, at least 64. */
+    public int generatedHeight() {
+        return roundSize(height);
+    }
+
+    private static int roundSize(int size) {
+        return Math.max(64, size - Math.floorMod(size, 8));
+    }
+}
