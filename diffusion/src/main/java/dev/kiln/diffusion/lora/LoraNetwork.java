@@ -322,7 +322,8 @@ public final class LoraNetwork {
     /**
      * sd-scripts {@code --network_weights}: copies {@code lora_down}/{@code lora_up} values of matching modules from
      * a file into this network (non-strict; a shape mismatch fails naming the key). Each module keeps its own alpha
-     * (sd-scripts trains with the network's scale whatever alpha the file holds).
+     * (sd-scripts trains with the network's scale whatever alpha the file holds). Call before
+     * {@link #attachGradients}: the values are written in place.
      */
     public WeightsReport loadWeights(Path file) {
         List<String> unexpected = new ArrayList<>();

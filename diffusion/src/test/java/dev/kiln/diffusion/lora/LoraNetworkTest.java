@@ -221,6 +221,84 @@ class LoraNetworkTest {
         }
     }
 
+    @Test
+    void scaleWeightNormsShrinksOnlyModulesAboveTheMaximum() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            // big: delta = 0.5 · [[2,0],[0,2]]·[[3,0],[0,4]] -> diag(3, 4), norm 5; small: norm 0.5 · 0.1·1 = 0.05
+            NDArray bigDown = manager.create(new float[] {3, 0, 0, 4}, new Shape(2, 2));
+            NDArray bigUp = manager.create(new float[] {2, 0, 0, 2}, new Shape(2, 2));
+            NDArray smallDown = manager.create(new float[] {0.1f, 0, 0, 0}, new Shape(2, 2, 1, 1));
+            NDArray smallUp = manager.create(new float[] {1, 0, 0, 0}, new Shape(2, 2, 1, 1));
+            Map<String, LoraModule> modules = new java.util.LinkedHashMap<>();
+            modules.put("lora_unet_big", new LoraModule("lora_unet_big", bigDown, bigUp, 1f));
+            modules.put("lora_unet_small", new LoraModule("lora_unet_small", smallDown, smallUp, 1f));
+            LoraNetwork net = networkOf(modules, manager);
+            LoraNetwork.MaxNormResult result = net.applyMaxNorm(2.0);
+            assertEquals(1, result.keysScaled());
+            // big is scaled to norm 2 (ratio 0.4, both factors by √0.4); small keeps 0.05
+            assertEquals(2.0, result.maxNorm(), 1e-5);
+            assertEquals((2.0 + 0.05) / 2, result.meanNorm(), 1e-5);
+            double root = Math.sqrt(0.4);
+            LoraModule big = net.modules().get("lora_unet_big");
+            assertArrayEquals(new float[] {(float) (3 * root), 0, 0, (float) (4 * root)}, big.down().toFloatArray(), 1e-6f);
+            assertArrayEquals(new float[] {(float) (2 * root), 0, 0, (float) (2 * root)}, big.up().toFloatArray(), 1e-6f);
+            assertArrayEquals(new float[] {0.1f, 0, 0, 0}, net.modules().get("lora_unet_small").down().toFloatArray());
+        }
+    }
+
+    @Test
+    void gradientsReachTheLoraTensorsThroughTheHook() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            float[] downW = {0.5f, -1, 0.25f, 2, 0, 1};        // [2, 3]
+            float[] upW = {1, -0.5f, 0.75f, 2, -1, 0.5f, 3, 1}; // [4, 2]
+            Map<String, LoraModule> modules = Map.of("lora_te_l", new LoraModule("lora_te_l",
+                    manager.create(downW, new Shape(2, 3)), manager.create(upW, new Shape(4, 2)), 1f));
+            LoraNetwork net = networkOf(modules, manager);
+            net.attachGradients();
+            float[] xs = {1, 2, -1, 0.5f, -2, 3};               // [2, 3]
+            float[] cs = {1, 0, -1, 2, 0.5f, 1, 1, -3};         // [2, 4]
+            NDArray x = manager.create(xs, new Shape(2, 3));
+            NDArray c = manager.create(cs, new Shape(2, 4));
+            LayerCall call = new LayerCall("l", x, manager.zeros(new Shape(4, 3)), 1, 0);
+            try (ai.djl.training.GradientCollector collector = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                NDArray out = net.hook(ModelPart.TEXT_ENCODER, 2f).apply(call, manager.zeros(new Shape(2, 4)));
+                collector.backward(out.mul(c).sum());
+            }
+            // loss = m·s·Σ c[b,o]·Σ_r up[o,r]·h[b,r], h = x·downᵀ; m = 2, s = alpha/rank = 0.5
+            double ms = 2 * 0.5;
+            double[] h = new double[4];
+            for (int b = 0; b < 2; b++) {
+                for (int r = 0; r < 2; r++) {
+                    for (int i = 0; i < 3; i++) {
+                        h[b * 2 + r] += xs[b * 3 + i] * downW[r * 3 + i];
+                    }
+                }
+            }
+            float[] gradUp = net.modules().get("lora_te_l").up().getGradient().toFloatArray();
+            float[] gradDown = net.modules().get("lora_te_l").down().getGradient().toFloatArray();
+            for (int o = 0; o < 4; o++) {
+                for (int r = 0; r < 2; r++) {
+                    double expected = 0;
+                    for (int b = 0; b < 2; b++) {
+                        expected += ms * cs[b * 4 + o] * h[b * 2 + r];
+                    }
+                    assertEquals(expected, gradUp[o * 2 + r], 1e-5, "up[" + o + "," + r + "]");
+                }
+            }
+            for (int r = 0; r < 2; r++) {
+                for (int i = 0; i < 3; i++) {
+                    double expected = 0;
+                    for (int b = 0; b < 2; b++) {
+                        for (int o = 0; o < 4; o++) {
+                            expected += ms * cs[b * 4 + o] * upW[o * 2 + r] * xs[b * 3 + i];
+                        }
+                    }
+                    assertEquals(expected, gradDown[r * 3 + i], 1e-5, "down[" + r + "," + i + "]");
+                }
+            }
+        }
+    }
+
     /** A network holding exactly {@code modules}, through a file round trip (the public way to build one). */
     private static LoraNetwork networkOf(Map<String, LoraModule> modules, NDManager manager) {
         try {

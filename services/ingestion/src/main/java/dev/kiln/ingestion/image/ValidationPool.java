@@ -1,0 +1,76 @@
+package dev.kiln.ingestion.image;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Validates images on a fixed number of threads with a bounded backlog: {@link #submit} blocks while
+ * {@code parallelism + backlog} images are in flight, so memory stays bounded whatever the upload rate (each
+ * decode holds at most one image's pixels, within {@link ImageLimits}).
+ */
+public final class ValidationPool implements AutoCloseable {
+    /** Opens the object's stream on a worker thread, so only {@code parallelism} streams are open at once. */
+    @FunctionalInterface
+    public interface StreamOpener {
+        InputStream open() throws IOException;
+    }
+
+    private final ImageValidator validator;
+    private final ImageLimits limits;
+    private final ExecutorService workers;
+    private final Semaphore slots;
+
+    /**
+     * @param parallelism images decoded at once (a few per core: decoding is CPU-bound)
+     * @param backlog     images waiting beyond those before {@link #submit} blocks
+     */
+    public ValidationPool(ImageValidator validator, ImageLimits limits, int parallelism, int backlog) {
+        if (parallelism < 1 || backlog < 0) {
+            throw new IllegalArgumentException("parallelism must be >= 1 and backlog >= 0: " + parallelism + ", " + backlog);
+        }
+        this.validator = validator;
+        this.limits = limits;
+        AtomicInteger number = new AtomicInteger();
+        this.workers = Executors.newFixedThreadPool(parallelism, task -> {
+            Thread thread = new Thread(task, "kiln-image-validation-" + number.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+        this.slots = new Semaphore(parallelism + backlog);
+    }
+
+    /**
+     * Queues one object; blocks while the pool is full. The future fails (with the stream's exception) only when
+     * the object could not be read; every content problem is a {@link Rejection}.
+     */
+    public CompletableFuture<ValidationResult> submit(String key, long declaredSize, StreamOpener opener)
+            throws InterruptedException {
+        slots.acquire();
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                try (InputStream in = opener.open()) {
+                    return validator.validate(key, in, declaredSize, limits);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(key + ": " + e.getMessage(), e);
+                } finally {
+                    slots.release();
+                }
+            }, workers);
+        } catch (RuntimeException e) {
+            slots.release(); // the executor refused the task (closed)
+            throw e;
+        }
+    }
+
+    /** Stops taking work; running validations finish. */
+    @Override
+    public void close() {
+        workers.shutdown();
+    }
+}
