@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** {@code kiln up}: the whole local stack, in the foreground until Ctrl-C or SIGTERM. */
 @Command(name = "up", mixinStandardHelpOptions = true,
@@ -43,7 +44,9 @@ public final class UpCommand implements Callable<Integer> {
         LocalStack stack = new LocalStack(new LocalStack.Settings(root, dataDir.toAbsolutePath().normalize(), kafkaPort,
                 kafkaPort + 1, s3Port, bucket, infraOnly, scanner, Duration.ofSeconds(readyTimeoutSeconds), 0), System.out);
         CountDownLatch stopped = new CountDownLatch(1);
+        AtomicBoolean stopping = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopping.set(true);
             System.out.println("\nStopping Kiln ...");
             stack.close();
             stopped.countDown();
@@ -58,7 +61,7 @@ public final class UpCommand implements Callable<Integer> {
         // Stay in the foreground; report a child that dies on its own.
         while (!stopped.await(2, java.util.concurrent.TimeUnit.SECONDS)) {
             List<String> dead = stack.deadProcesses();
-            if (!dead.isEmpty()) {
+            if (!dead.isEmpty() && !stopping.get()) {
                 System.err.println("kiln: " + String.join(", ", dead) + " stopped unexpectedly; stopping the stack"
                         + " (logs under " + dataDir + ")");
                 return 1; // the shutdown hook stops the rest
