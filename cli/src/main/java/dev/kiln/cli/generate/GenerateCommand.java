@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -156,7 +157,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 return "--lora: " + lora.file() + " does not exist";
             }
         }
-        if (out.getFileName() == null || !out.getFileName().toString().toLowerCase().endsWith(".png")) {
+        if (out.getFileName() == null || !out.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
             return "--out: " + out + " must be a .png file";
         }
         return null;

@@ -54,7 +54,11 @@ class GenerateCommandTest {
 
     /** SD 2.x pads with id 0 ("!"), as the tiny SD2 text encoder was made with. */
     private Path sd2Tokenizer() throws IOException {
-        Path sd2 = Files.createDirectories(dir.resolve("tokenizer-sd2"));
+        Path sd2 = dir.resolve("tokenizer-sd2");
+        if (Files.isDirectory(sd2)) {
+            return sd2;
+        }
+        Files.createDirectories(sd2);
         Files.copy(tokenizer.resolve("tokenizer.json"), sd2.resolve("tokenizer.json"));
         Files.writeString(sd2.resolve("special_tokens_map.json"), "{\"pad_token\":\"!\"}");
         return sd2;
@@ -70,14 +74,29 @@ class GenerateCommandTest {
         return new Run(status, out.toString(), err.toString());
     }
 
-    /** A tiny-sd15 run of 64×64, 3 euler_a steps, seed 1, plus {@code extra}; returns the PNG's bytes. */
-    private byte[] sd15(String name, String... extra) throws IOException {
+    /**
+     * A run of {@code config}'s diffusers folder at 64×64, 2 steps, seed 5, with {@code overrides} replacing the
+     * value of an option given here (or added); returns the PNG's bytes.
+     */
+    private byte[] image(Path config, String name, String... overrides) throws IOException {
         Path png = dir.resolve(name + ".png");
-        List<String> args = new ArrayList<>(List.of("--model", SD15.resolve("diffusers").toString(),
-                "--tokenizer", tokenizer.toString(), "--prompt", "a (c:1.2) e", "--negative", "x y",
-                "--sampler", "euler_a", "--steps", "3", "--seed", "1", "--w", "64", "--h", "64",
-                "--out", png.toString()));
-        args.addAll(Arrays.asList(extra));
+        boolean sd2 = config.equals(SD2);
+        List<String> args = new ArrayList<>(List.of("--model", config.resolve("diffusers").toString(),
+                "--tokenizer", (sd2 ? sd2Tokenizer() : tokenizer).toString(), "--prompt", "a (c:1.2) e",
+                "--negative", "x y", "--sampler", sd2 ? "ddim" : "euler_a", "--steps", "2", "--seed", "5",
+                "--w", "64", "--h", "64", "--clip-skip", sd2 ? "2" : "1", "--out", png.toString()));
+        for (int i = 0; i < overrides.length; i++) {
+            int at = args.indexOf(overrides[i]);
+            boolean hasValue = i + 1 < overrides.length && !overrides[i + 1].startsWith("--");
+            if (at >= 0 && hasValue) {
+                args.set(at + 1, overrides[++i]);
+            } else {
+                args.add(overrides[i]);
+                if (hasValue) {
+                    args.add(overrides[++i]);
+                }
+            }
+        }
         Run run = generate(args.toArray(String[]::new));
         assertEquals(0, run.status(), run.err());
         assertEquals(png.toString(), run.out().strip(), "prints the written path");
@@ -100,66 +119,51 @@ class GenerateCommandTest {
 
     @Test
     void writesAPngOfTheRequestedSizeReproducibleBySeed() throws IOException {
-        byte[] first = sd15("first");
+        byte[] first = image(SD2, "first");
         BufferedImage image = decode(first);
         assertEquals(64, image.getWidth());
         assertEquals(64, image.getHeight());
-        assertArrayEquals(first, sd15("again"), "same seed, same bytes");
-        assertFalse(Arrays.equals(first, sd15("other-seed", "--seed", "2")), "another seed, another image");
-        assertFalse(Arrays.equals(first, sd15("other-prompt", "--prompt", "z")), "another prompt, another image");
+        assertArrayEquals(first, image(SD2, "again"), "same seed, same bytes");
+        assertFalse(Arrays.equals(first, image(SD2, "other-seed", "--seed", "6")), "another seed, another image");
+        assertFalse(Arrays.equals(first, image(SD2, "other-prompt", "--prompt", "z")), "another prompt, another image");
+        assertFalse(Arrays.equals(first, image(SD2, "eps", "--v-parameterization=false")),
+                "--v-parameterization=false reads the model output as epsilon");
     }
 
     @Test
     void sizesAreRoundedDownToAMultipleOf8() throws IOException {
-        BufferedImage image = decode(sd15("odd", "--w", "70", "--h", "103"));
+        BufferedImage image = decode(image(SD2, "odd", "--w", "70", "--h", "103"));
         assertEquals(64, image.getWidth());
         assertEquals(96, image.getHeight());
     }
 
     @Test
     void theLoraChangesTheImageAndAtZeroLeavesItUnchanged() throws IOException {
-        byte[] plain = sd15("plain");
-        byte[] full = sd15("lora-1", "--lora", lora(SD15));
-        byte[] half = sd15("lora-half", "--lora", lora(SD15) + ":0.5");
+        byte[] plain = image(SD2, "plain");
+        byte[] full = image(SD2, "lora-1", "--lora", lora(SD2));
+        byte[] weaker = image(SD2, "lora-weaker", "--lora", lora(SD2) + ":0.5");
         assertFalse(Arrays.equals(plain, full), "the LoRA at 1.0 changes the image");
-        assertFalse(Arrays.equals(full, half), "the multiplier matters");
-        assertArrayEquals(plain, sd15("lora-0", "--lora", lora(SD15) + ":0.0"), "multiplier 0 = no LoRA");
-        assertArrayEquals(full, sd15("lora-1-explicit", "--lora", lora(SD15) + ":1"), "default multiplier is 1.0");
+        assertFalse(Arrays.equals(full, weaker), "the multiplier matters");
+        assertArrayEquals(plain, image(SD2, "lora-0", "--lora", lora(SD2) + ":0.0"), "multiplier 0 = no LoRA");
+        assertArrayEquals(full, image(SD2, "lora-1-explicit", "--lora", lora(SD2) + ":1"), "default multiplier 1.0");
     }
 
     @Test
-    void singleFileCheckpointGivesTheFolderImage() throws IOException {
-        byte[] folder = sd15("folder", "--lora", lora(SD15));
+    void sd2SingleFileCheckpointGivesTheFolderImage() throws IOException {
+        // v2 and v-prediction are inferred from the file; the tiny UNet's head counts come from --model-config
+        assertArrayEquals(image(SD2, "sd2-folder", "--lora", lora(SD2)), image(SD2, "sd2-single", "--lora", lora(SD2),
+                "--model", singleFile(SD2), "--model-config", SD2.resolve("diffusers").toString()));
+    }
+
+    @Test
+    void sd15FolderAndSingleFileWithLoraGiveTheSameImage() throws IOException {
+        // unguided (--cfg 1) to keep the SD1 model's larger 32x32 latents quick
+        byte[] folder = image(SD15, "sd15-folder", "--cfg", "1", "--lora", lora(SD15));
         // the tiny text encoder has 4 heads of 8, not the 64-wide heads a single file implies: give its configs
-        byte[] single = sd15("single", "--lora", lora(SD15), "--model", singleFile(SD15),
+        byte[] single = image(SD15, "sd15-single", "--cfg", "1", "--lora", lora(SD15), "--model", singleFile(SD15),
                 "--model-config", SD15.resolve("diffusers").toString());
+        assertEquals(64, decode(folder).getWidth());
         assertArrayEquals(folder, single);
-        // without configs the file still loads with the Stable Diffusion defaults and gives an image
-        assertEquals(64, decode(sd15("single-defaults", "--model", singleFile(SD15))).getWidth());
-    }
-
-    @Test
-    void sd2VPredictionModelWithItsLoraAndClipSkip() throws IOException {
-        Path tok = sd2Tokenizer();
-        List<byte[]> images = new ArrayList<>();
-        for (String[] extra : List.of(new String[0], new String[] {"--lora", lora(SD2) + ":0.8"},
-                new String[] {"--v-parameterization=false"}, new String[] {"--model", singleFile(SD2),
-                        "--model-config", SD2.resolve("diffusers").toString()})) {
-            Path png = dir.resolve("sd2-" + images.size() + ".png");
-            List<String> args = new ArrayList<>(List.of("--model", SD2.resolve("diffusers").toString(),
-                    "--tokenizer", tok.toString(), "--prompt", "a b", "--sampler", "ddim", "--steps", "2",
-                    "--seed", "5", "--w", "64", "--h", "64", "--clip-skip", "2", "--out", png.toString()));
-            args.addAll(Arrays.asList(extra));
-            Run run = generate(args.toArray(String[]::new));
-            assertEquals(0, run.status(), run.err());
-            images.add(Files.readAllBytes(png));
-        }
-        BufferedImage image = decode(images.get(0));
-        assertEquals(64, image.getWidth());
-        assertEquals(64, image.getHeight());
-        assertFalse(Arrays.equals(images.get(0), images.get(1)), "the SD2 LoRA changes the image");
-        assertFalse(Arrays.equals(images.get(0), images.get(2)), "--v-parameterization=false reads the output as eps");
-        assertArrayEquals(images.get(0), images.get(3), "single file with configs = folder (v-pred inferred)");
     }
 
     @Test
