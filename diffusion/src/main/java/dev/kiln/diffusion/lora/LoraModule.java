@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.internal.NDArrayEx;
 import ai.djl.ndarray.types.Shape;
 import dev.kiln.diffusion.nn.LayerCall;
+import dev.kiln.diffusion.nn.Layers;
 
 import java.util.Objects;
 
@@ -77,8 +78,8 @@ public record LoraModule(String name, NDArray down, NDArray up, float alpha) {
         NDArray x = call.input();
         NDArrayEx ex = x.getNDArrayInternal();
         if (isConv()) {
-            return ex.convolution(x, down, null, new Shape(call.stride(), call.stride()),
-                    new Shape(call.padding(), call.padding()), new Shape(1, 1), 1).head();
+            // through Layers.convolution: rank-r channel counts hit the oneDNN partial-block bug it works around
+            return Layers.convolution(x, down, null, call.stride(), call.padding());
         }
         return ex.linear(x, down, null).head();
     }
@@ -87,7 +88,7 @@ public record LoraModule(String name, NDArray down, NDArray up, float alpha) {
     NDArray applyUp(NDArray h) {
         NDArrayEx ex = h.getNDArrayInternal();
         if (isConv()) {
-            return ex.convolution(h, up, null, new Shape(1, 1), new Shape(0, 0), new Shape(1, 1), 1).head();
+            return Layers.convolution(h, up, null, 1, 0);
         }
         return ex.linear(h, up, null).head();
     }

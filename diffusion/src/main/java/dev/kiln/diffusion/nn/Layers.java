@@ -96,13 +96,62 @@ public final class Layers {
             throw new IllegalArgumentException(owner + " layer '" + name + "': weight shape " + w.getShape()
                     + " does not take input " + x.getShape());
         }
-        NDArray out = x.getNDArrayInternal().convolution(x, w, b, new Shape(stride, stride),
-                new Shape(padding, padding), new Shape(1, 1), 1).head();
+        NDArray out = convolution(x, w, b, stride, padding);
         if (flops != null) {
             Shape ws = w.getShape();
             flops.add(2L * out.size() * ws.get(1) * ws.get(2) * ws.get(3));
         }
         return hook.apply(new LayerCall(name, x, w, stride, padding), out);
+    }
+
+    /**
+     * Channel counts are zero-padded to this multiple on CPU before convolving. libtorch 2.7.1's oneDNN 3.7.1
+     * AVX-512 direct convolution ({@code jit:avx512_core}, 16-channel blocked layouts) reads the unzeroed tail
+     * of a partially filled channel block when a convolution's input side (the source forward, the output
+     * gradient in backward-data) has a channel count that is not a multiple of 16 and lands in a blocked
+     * layout: the forward output or the input gradient then comes out wrong or NaN, varying from call to call
+     * with whatever that memory held (e.g. a [2,24,6,10] 3x3 forward, a [2,8,4,4] 3x3 input gradient).
+     * Zero channels contribute exactly nothing, so padding them explicitly keeps oneDNN on full blocks.
+     */
+    static final int CPU_CHANNEL_BLOCK = 16;
+
+    /**
+     * PyTorch's 2-D convolution (square stride/padding, dilation 1, one group; {@code b} may be null), with
+     * in/out channels zero-padded to full oneDNN blocks on CPU; see {@link #CPU_CHANNEL_BLOCK}. Every raw
+     * convolution in the project should go through this rather than {@code NDArrayEx.convolution}.
+     */
+    public static NDArray convolution(NDArray x, NDArray w, NDArray b, int stride, int padding) {
+        Shape stride2 = new Shape(stride, stride);
+        Shape padding2 = new Shape(padding, padding);
+        Shape dilation = new Shape(1, 1);
+        long in = w.getShape().get(1);
+        long outChannels = w.getShape().get(0);
+        long padIn = pad(in);
+        long padOut = pad(outChannels);
+        if (x.getDevice().isGpu() || (padIn == 0 && padOut == 0)) {
+            return x.getNDArrayInternal().convolution(x, w, b, stride2, padding2, dilation, 1).head();
+        }
+        // DJL's pad takes (before, after) pairs from the last axis backwards, like torch's F.pad
+        try (NDArray xp = padIn == 0 ? null : x.pad(new Shape(0, 0, 0, 0, 0, padIn), 0);
+             NDArray wp = w.pad(new Shape(0, 0, 0, 0, 0, padIn, 0, padOut), 0);
+             NDArray bp = b == null ? null : padOut == 0 ? null : b.pad(new Shape(0, padOut), 0)) {
+            NDArray xin = xp == null ? x : xp;
+            NDArray bin = b == null ? null : bp == null ? b : bp;
+            NDArray full = xin.getNDArrayInternal().convolution(xin, wp, bin, stride2, padding2, dilation, 1).head();
+            if (padOut == 0) {
+                return full;
+            }
+            try (full) {
+                // a slice of a native (libtorch-allocated) tensor shares its refcounted storage, so closing the
+                // padded output's handle is safe; autograd flows through the slice
+                return full.get(":, 0:" + outChannels);
+            }
+        }
+    }
+
+    private static long pad(long channels) {
+        long rem = channels % CPU_CHANNEL_BLOCK;
+        return rem == 0 ? 0 : CPU_CHANNEL_BLOCK - rem;
     }
 
     /**
