@@ -6,48 +6,13 @@ import ai.djl.ndarray.NDArray;
  * Euler and Euler-ancestral sampling in k-diffusion's sigma space, as diffusers' {@code EulerDiscreteScheduler}
  * (with s_churn = 0) and {@code EulerAncestralDiscreteScheduler}.
  */
-final class EulerSampler implements Sampler {
+final class EulerSampler extends SigmaSampler {
 
-    private final String name;
     private final boolean ancestral;
-    private final PredictionType predictionType;
-    private final SigmaSteps steps;
 
     EulerSampler(String name, NoiseSchedule schedule, int steps, boolean ancestral) {
-        this.name = name;
+        super(name, schedule, steps);
         this.ancestral = ancestral;
-        this.predictionType = schedule.config().predictionType();
-        this.steps = SigmaSteps.of(schedule, steps);
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int steps() {
-        return steps.timesteps().length;
-    }
-
-    @Override
-    public double timestep(int i) {
-        return steps.timesteps()[i];
-    }
-
-    /** The sigma of step i (i = steps gives the final 0). */
-    float sigma(int i) {
-        return steps.sigmas()[i];
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return steps.initNoiseSigma();
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int i) {
-        return steps.scaleModelInput(sample, i);
     }
 
     @Override

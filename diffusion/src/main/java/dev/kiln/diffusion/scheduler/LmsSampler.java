@@ -11,51 +11,17 @@ import java.util.Iterator;
  * sample adds the integral over [sigma_i, sigma_{i+1}] of the Lagrange polynomial through the last derivatives.
  * The integrals of these cubic-or-lower polynomials are computed exactly (diffusers uses numerical quadrature).
  */
-final class LmsSampler implements Sampler {
+final class LmsSampler extends SigmaSampler {
 
     private static final int ORDER = 4;
 
-    private final String name;
-    private final PredictionType predictionType;
-    private final SigmaSteps steps;
     /** Most recent derivative first. */
     private final Deque<NDArray> derivatives = new ArrayDeque<>();
     private NDManager history;
     private int nextStep;
 
     LmsSampler(String name, NoiseSchedule schedule, int steps) {
-        this.name = name;
-        this.predictionType = schedule.config().predictionType();
-        this.steps = SigmaSteps.of(schedule, steps);
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int steps() {
-        return steps.timesteps().length;
-    }
-
-    @Override
-    public double timestep(int i) {
-        return steps.timesteps()[i];
-    }
-
-    float sigma(int i) {
-        return steps.sigmas()[i];
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return steps.initNoiseSigma();
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int i) {
-        return steps.scaleModelInput(sample, i);
+        super(name, schedule, steps);
     }
 
     @Override
