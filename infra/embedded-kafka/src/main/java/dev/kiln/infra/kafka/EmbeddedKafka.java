@@ -1,5 +1,6 @@
 package dev.kiln.infra.kafka;
 
+import dev.kiln.infra.process.EmbeddedServer;
 import dev.kiln.infra.process.ServerProcess;
 
 import java.io.IOException;
@@ -19,18 +20,14 @@ import java.util.List;
  * never reach a user's classpath) through a classpath file written at build time. Data stays in
  * {@code dataDir}, so a restarted broker keeps its topics and committed offsets.
  */
-public final class EmbeddedKafka implements AutoCloseable {
+public final class EmbeddedKafka extends EmbeddedServer {
     private static final String CLASSPATH_RESOURCE = "/dev/kiln/infra/kafka/server.classpath";
     private static final List<String> JVM_OPTIONS = List.of(
             "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
             "-Djava.awt.headless=true");
 
-    private final ServerProcess process;
-    private final int port;
-
     private EmbeddedKafka(ServerProcess process, int port) {
-        this.process = process;
-        this.port = port;
+        super(process, port);
     }
 
     /** Starts a broker on free ports with its data under {@code dataDir}. */
@@ -74,11 +71,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                 "kafka.tools.StorageTool",
                 List.of("format", "--cluster-id=" + clusterId, "--config", config.toString(), "--ignore-formatted"),
                 dir, dir.resolve("logs").resolve("format.log"))) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (storage.isAlive() && System.nanoTime() < deadline) {
-                sleep(50);
-            }
-            if (storage.isAlive() || !Files.exists(dir.resolve("data").resolve("meta.properties"))) {
+            if (!storage.awaitExit(Duration.ofSeconds(60)) || !Files.exists(dir.resolve("data").resolve("meta.properties"))) {
                 throw new IllegalStateException("formatting Kafka storage failed\n" + storage.logTail());
             }
         }
@@ -117,7 +110,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                 "share.coordinator.state.topic.min.isr=1",
                 "group.initial.rebalance.delay.ms=0",
                 "auto.create.topics.enable=true",
-                "") ;
+                "");
     }
 
     static String log4jConfig(Path logFile) {
@@ -139,32 +132,6 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** {@code 127.0.0.1:<port>}, for {@code bootstrap.servers}. */
     public String bootstrapServers() {
-        return "127.0.0.1:" + port;
-    }
-
-    public int port() {
-        return port;
-    }
-
-    public long pid() {
-        return process.pid();
-    }
-
-    public boolean isAlive() {
-        return process.isAlive();
-    }
-
-    @Override
-    public void close() {
-        process.close();
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
+        return "127.0.0.1:" + port();
     }
 }

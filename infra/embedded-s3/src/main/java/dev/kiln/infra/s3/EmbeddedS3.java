@@ -1,5 +1,6 @@
 package dev.kiln.infra.s3;
 
+import dev.kiln.infra.process.EmbeddedServer;
 import dev.kiln.infra.process.ServerProcess;
 
 import java.io.IOException;
@@ -17,20 +18,17 @@ import java.util.List;
  * <p>Objects live as files under {@code dataDir/blobs}, so they survive a restart. s3proxy has no
  * bucket notifications: Kiln's ingestion bucket scanner stands in for them.
  */
-public final class EmbeddedS3 implements AutoCloseable {
+public final class EmbeddedS3 extends EmbeddedServer {
     private static final String CLASSPATH_RESOURCE = "/dev/kiln/infra/s3/server.classpath";
     private static final List<String> JVM_OPTIONS = List.of(
             "-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
             "-Djava.awt.headless=true");
 
-    private final ServerProcess process;
-    private final int port;
     private final String accessKey;
     private final String secretKey;
 
     private EmbeddedS3(ServerProcess process, int port, String accessKey, String secretKey) {
-        this.process = process;
-        this.port = port;
+        super(process, port);
         this.accessKey = accessKey;
         this.secretKey = secretKey;
     }
@@ -85,11 +83,7 @@ public final class EmbeddedS3 implements AutoCloseable {
 
     /** {@code http://127.0.0.1:<port>}. */
     public String endpoint() {
-        return "http://127.0.0.1:" + port;
-    }
-
-    public int port() {
-        return port;
+        return "http://127.0.0.1:" + port();
     }
 
     public String accessKey() {
@@ -98,18 +92,5 @@ public final class EmbeddedS3 implements AutoCloseable {
 
     public String secretKey() {
         return secretKey;
-    }
-
-    public long pid() {
-        return process.pid();
-    }
-
-    public boolean isAlive() {
-        return process.isAlive();
-    }
-
-    @Override
-    public void close() {
-        process.close();
     }
 }
