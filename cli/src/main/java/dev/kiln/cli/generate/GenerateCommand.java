@@ -122,7 +122,13 @@ public final class GenerateCommand implements Callable<Integer> {
                 return INVALID_INPUT;
             }
             err.flush();
-            generated = generator.generate(request, manager, new ProgressBar(System.err, out.getFileName().toString()));
+            try {
+                generated = generator.generate(request, manager, new ProgressBar(System.err, out.getFileName().toString()));
+            } catch (IllegalStateException e) {
+                // e.g. a prompt the model's tokenizer cannot encode: a message, not a stack trace
+                err.println("generate failed: " + e.getMessage());
+                return 1;
+            }
         }
         ImageTensors.writePng(generated.image(), out);
         err.println("seed " + generated.seed());
