@@ -7,13 +7,14 @@ import dev.kiln.cli.job.WatchCommand;
 import dev.kiln.cli.plan.PlanCommand;
 import dev.kiln.cli.stack.StatusCommand;
 import dev.kiln.cli.stack.UpCommand;
+import dev.kiln.cli.train.TrainCommand;
 import picocli.CommandLine.Command;
 
 /** The top-level {@code kiln} command; each capability is a subcommand. */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Train Stable Diffusion models the way kohya sd-scripts does, as a service.",
         subcommands = {UpCommand.class, StatusCommand.class, PlanCommand.class, SubmitCommand.class,
-                WatchCommand.class, GenerateCommand.class, BenchCommand.class})
+                WatchCommand.class, GenerateCommand.class, TrainCommand.class, BenchCommand.class})
 public final class KilnCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -7,6 +7,7 @@ import dev.kiln.diffusion.model.LoadOptions;
 import dev.kiln.diffusion.model.StableDiffusionLoader;
 import dev.kiln.diffusion.model.StableDiffusionModel;
 import dev.kiln.diffusion.safetensors.SafeTensorsException;
+import dev.kiln.diffusion.sampling.ImageGenerator;
 import dev.kiln.diffusion.sampling.ProgressBar;
 import dev.kiln.diffusion.sampling.SamplePrompt;
 import dev.kiln.diffusion.sampling.TextToImage;

@@ -1,5 +1,7 @@
 package dev.kiln.cli.plan;
 
+import dev.kiln.diffusion.dataset.LocalDatasetSource;
+
 import dev.kiln.cli.job.SubmitCommand;
 import dev.kiln.model.dataset.ConfigException;
 import dev.kiln.model.dataset.DatasetConfig;
@@ -98,13 +100,6 @@ public final class PlanCommand implements Callable<Integer> {
                     DatasetConfigParser.Options.SD);
             length = TrainingLength.DEFAULT;
         }
-        DatasetPlan plan = DatasetPlanner.plan(dataset, source, length);
-        if (source.warnings().isEmpty()) {
-            return plan;
-        }
-        List<String> warnings = new ArrayList<>(plan.warnings());
-        warnings.addAll(source.warnings());
-        return new DatasetPlan(plan.datasets(), plan.stepsPerEpoch(), plan.totalSteps(), plan.epochs(),
-                List.copyOf(warnings));
+        return source.plan(dataset, length);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kiln.diffusion.bench.LetterTokenizer;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -42,14 +43,7 @@ class GenerateCommandTest {
 
     @BeforeEach
     void writeTinyTokenizer() throws IOException {
-        tokenizer = Files.createDirectories(dir.resolve("tokenizer"));
-        StringBuilder vocab = new StringBuilder("\"!\":0");
-        for (char c = 'a'; c <= 'z'; c++) {
-            vocab.append(",\"").append(c).append("</w>\":").append(10 + c - 'a');
-        }
-        Files.writeString(tokenizer.resolve("tokenizer.json"), "{\"model\":{\"type\":\"BPE\",\"vocab\":{" + vocab
-                + "},\"merges\":[]},\"added_tokens\":[{\"id\":998,\"content\":\"<|startoftext|>\"},"
-                + "{\"id\":999,\"content\":\"<|endoftext|>\"}]}");
+        tokenizer = LetterTokenizer.write(dir.resolve("tokenizer"));
     }
 
     /** SD 2.x pads with id 0 ("!"), as the tiny SD2 text encoder was made with. */

@@ -127,6 +127,18 @@ public final class UnetBenchmark {
         return ms;
     }
 
+    /** The golden root: {@code given}, else {@code shared/golden} or {@code ../shared/golden}; null if none has the tiny model. */
+    static Path findGoldenRoot(String given) {
+        List<Path> candidates = given != null && !given.isBlank()
+                ? List.of(Path.of(given)) : List.of(Path.of("shared/golden"), Path.of("../shared/golden"));
+        for (Path p : candidates) {
+            if (Files.isDirectory(p.resolve("tiny-sd15/diffusers/unet"))) {
+                return p;
+            }
+        }
+        return null;
+    }
+
     /** Best-of-10 fp32 {@code n x n x n} matmul rate, in GFLOP/s. */
     static double matmulGflops(NDManager manager, int n) {
         try (NDManager m = manager.newSubManager()) {
@@ -209,14 +221,7 @@ public final class UnetBenchmark {
         }
 
         Path goldenRoot() {
-            List<Path> candidates = goldenRoot != null && !goldenRoot.isBlank()
-                    ? List.of(Path.of(goldenRoot)) : List.of(Path.of("shared/golden"), Path.of("../shared/golden"));
-            for (Path p : candidates) {
-                if (Files.isDirectory(p.resolve("tiny-sd15/diffusers/unet"))) {
-                    return p;
-                }
-            }
-            return null;
+            return findGoldenRoot(goldenRoot);
         }
     }
 }

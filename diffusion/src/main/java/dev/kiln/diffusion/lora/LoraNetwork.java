@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.kiln.diffusion.nn.LayerCall;
 import dev.kiln.diffusion.nn.LayerHook;
+import dev.kiln.diffusion.nn.ScalarOps;
 import dev.kiln.diffusion.safetensors.SafeTensors;
 import dev.kiln.diffusion.safetensors.SafeTensorsWriter;
 import dev.kiln.diffusion.safetensors.TensorInfo;
@@ -60,10 +61,20 @@ public final class LoraNetwork {
             if (out.containsKey(t.loraName())) {
                 throw new IllegalArgumentException("two LoRA targets are named " + t.loraName());
             }
-            out.put(t.loraName(), new LoraModule(t.loraName(), manager.create(down, downShape),
+            out.put(t.loraName(), new LoraModule(t.loraName(), libtorchOwned(manager.create(down, downShape)),
                     manager.zeros(upShape, DataType.FLOAT32), t.alpha()));
         }
         return new LoraNetwork(out, Map.of());
+    }
+
+    /**
+     * A copy in libtorch-owned memory: an array made from Java data points into a Java buffer, which must not back
+     * a trained parameter (in-place updates, gradients and views would outlive or race the buffer).
+     */
+    private static NDArray libtorchOwned(NDArray javaBacked) {
+        NDArray copy = javaBacked.duplicate();
+        javaBacked.close();
+        return copy;
     }
 
     /**
@@ -213,7 +224,7 @@ public final class LoraNetwork {
             h = h.mul(keep);
             scale = scale / (1f - dropout.rankDropout());
         }
-        return m.applyUp(h).mul(multiplier * scale);
+        return ScalarOps.mul(m.applyUp(h), multiplier * scale);
     }
 
     /**

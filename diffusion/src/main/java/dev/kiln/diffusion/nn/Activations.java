@@ -22,7 +22,7 @@ public final class Activations {
 
     /** CLIP's quick_gelu: {@code x * sigmoid(1.702 x)}. */
     public static NDArray quickGelu(NDArray x) {
-        return x.mul(Activation.sigmoid(x.mul(1.702f)));
+        return x.mul(Activation.sigmoid(ScalarOps.mul(x, 1.702f)));
     }
 
     /**

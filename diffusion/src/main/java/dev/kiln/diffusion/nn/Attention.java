@@ -47,7 +47,8 @@ public final class Attention {
 
         // [B,N,C] -> [B*h,N,d]; keys transposed to [B*h,d,Nk] for the score matmul.
         NDArray qh = q.reshape(batch, queries, heads, headDim).transpose(0, 2, 1, 3)
-                .reshape(batch * heads, queries, headDim).mul(scale);
+                .reshape(batch * heads, queries, headDim);
+        qh = ScalarOps.mul(qh, scale);
         NDArray kt = k.reshape(batch, keys, heads, headDim).transpose(0, 2, 3, 1)
                 .reshape(batch * heads, headDim, keys);
         NDArray vh = v.reshape(batch, keys, heads, headDim).transpose(0, 2, 1, 3)

@@ -35,7 +35,7 @@ public final class ResnetBlock2D {
             long outChannels = h.getShape().get(1);
             NDArray shortcut = inChannels == outChannels ? x : layers.conv2d(name + ".conv_shortcut", x, 1, 0);
             NDArray out = shortcut.add(h);
-            return outputScale == 1f ? out : out.div(outputScale);
+            return ScalarOps.div(out, outputScale);
         });
     }
 }

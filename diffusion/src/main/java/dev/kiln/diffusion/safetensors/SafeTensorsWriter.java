@@ -5,10 +5,13 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +19,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -130,10 +134,7 @@ public final class SafeTensorsWriter {
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(out, ByteBuffer.wrap(header()));
-                ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                for (Entry e : entries) {
-                    writeData(out, e, chunk);
-                }
+                writeData(out);
             }
             Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return absolute;
@@ -144,6 +145,59 @@ public final class SafeTensorsWriter {
             deleteQuietly(temp);
             throw e;
         }
+    }
+
+    /**
+     * Streams the serialization (header, then data) to {@code out}, e.g. into a digest, without a file. The stream
+     * is not closed.
+     */
+    public void writeTo(OutputStream out) throws IOException {
+        out.write(header());
+        writeData(Channels.newChannel(out));
+    }
+
+    /**
+     * The serialization's first bytes: the 8-byte little-endian header length, then the JSON header padded with
+     * spaces to a multiple of 8 bytes. The data section starts right after them.
+     */
+    public byte[] headerBytes() {
+        try {
+            return header();
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException("cannot encode safetensors header: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Orders the tensors as the reference {@code safetensors} library lays them out: by dtype, the larger (Rust
+     * {@code Dtype} order: I64 before F64, F32, BF16, F16, ...) first, then by name. Files written after this have the
+     * same data section, byte for byte, as Python's {@code save_file} of the same tensors.
+     */
+    public SafeTensorsWriter sortAsReference() {
+        entries.sort(Comparator.comparingInt((Entry e) -> -referenceDtypeRank(e.dtype()))
+                .thenComparing(Entry::name, SafeTensorsWriter::compareUtf8));
+        return this;
+    }
+
+    /** Position in the reference library's {@code Dtype} enum (derived Ord, used by its sort). */
+    private static int referenceDtypeRank(DType dtype) {
+        return switch (dtype) {
+            case BOOL -> 0;
+            case U8 -> 1;
+            case I8 -> 2;
+            case I16 -> 5;
+            case F16 -> 7;
+            case BF16 -> 8;
+            case I32 -> 9;
+            case F32 -> 11;
+            case F64 -> 12;
+            case I64 -> 13;
+        };
+    }
+
+    /** Rust {@code String} order: byte-wise over UTF-8 (code point order, unlike Java's UTF-16 compareTo). */
+    private static int compareUtf8(String a, String b) {
+        return Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Length prefix + JSON header, space-padded so the data section starts 8-byte aligned. */
@@ -180,7 +234,14 @@ public final class SafeTensorsWriter {
         return n;
     }
 
-    private static void writeData(FileChannel out, Entry e, ByteBuffer chunk) throws IOException {
+    private void writeData(WritableByteChannel out) throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (Entry e : entries) {
+            writeData(out, e, chunk);
+        }
+    }
+
+    private static void writeData(WritableByteChannel out, Entry e, ByteBuffer chunk) throws IOException {
         long expected = elementCount(e);
         chunk.clear();
         if (e.floats() != null) {
@@ -217,13 +278,13 @@ public final class SafeTensorsWriter {
         }
     }
 
-    private static void flush(FileChannel out, ByteBuffer chunk) throws IOException {
+    private static void flush(WritableByteChannel out, ByteBuffer chunk) throws IOException {
         chunk.flip();
         writeFully(out, chunk);
         chunk.clear();
     }
 
-    private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {
+    private static void writeFully(WritableByteChannel out, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             out.write(buffer);
         }

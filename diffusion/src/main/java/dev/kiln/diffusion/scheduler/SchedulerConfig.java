@@ -104,6 +104,12 @@ public record SchedulerConfig(int numTrainTimesteps, double betaStart, double be
                 timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange);
     }
 
+    /** This config with {@code rescale_betas_zero_snr} set (kohya {@code --zero_terminal_snr}). */
+    public SchedulerConfig withRescaleBetasZeroSnr(boolean value) {
+        return new SchedulerConfig(numTrainTimesteps, betaStart, betaEnd, betaSchedule, predictionType, value,
+                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange);
+    }
+
     /** The spacing to use: the configured one, else the given sampler default. */
     TimestepSpacing spacingOr(TimestepSpacing samplerDefault) {
         return timestepSpacing != null ? timestepSpacing : samplerDefault;

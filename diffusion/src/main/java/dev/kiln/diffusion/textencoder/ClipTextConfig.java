@@ -61,6 +61,37 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
         return new ClipTextConfig(49408, 768, 3072, 12, 12, 77, "quick_gelu", 1e-5f, 0, 2, 1);
     }
 
+    /** This config as a transformers {@code config.json}. */
+    public com.fasterxml.jackson.databind.node.ObjectNode toJson() {
+        com.fasterxml.jackson.databind.node.ObjectNode json =
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        json.put("vocab_size", vocabSize).put("hidden_size", hiddenSize).put("intermediate_size", intermediateSize)
+                .put("num_hidden_layers", numHiddenLayers).put("num_attention_heads", numAttentionHeads)
+                .put("max_position_embeddings", maxPositionEmbeddings).put("hidden_act", hiddenAct)
+                .put("layer_norm_eps", layerNormEps).put("bos_token_id", bosTokenId).put("eos_token_id", eosTokenId)
+                .put("pad_token_id", padTokenId);
+        return json;
+    }
+
+    /** The parameter names and shapes of a transformers {@code CLIPTextModel} with this config. */
+    public dev.kiln.diffusion.nn.ParameterShapes parameterShapes() {
+        dev.kiln.diffusion.nn.ParameterShapes p = new dev.kiln.diffusion.nn.ParameterShapes("text encoder");
+        p.put("text_model.embeddings.token_embedding.weight", vocabSize, hiddenSize);
+        p.put("text_model.embeddings.position_embedding.weight", maxPositionEmbeddings, hiddenSize);
+        for (int i = 0; i < numHiddenLayers; i++) {
+            String layer = "text_model.encoder.layers." + i;
+            for (String proj : java.util.List.of("q_proj", "k_proj", "v_proj", "out_proj")) {
+                p.linear(layer + ".self_attn." + proj, hiddenSize, hiddenSize);
+            }
+            p.norm(layer + ".layer_norm1", hiddenSize);
+            p.norm(layer + ".layer_norm2", hiddenSize);
+            p.linear(layer + ".mlp.fc1", hiddenSize, intermediateSize);
+            p.linear(layer + ".mlp.fc2", intermediateSize, hiddenSize);
+        }
+        p.norm("text_model.final_layer_norm", hiddenSize);
+        return p;
+    }
+
     /** OpenCLIP ViT-H/14's text model as SD 2.x uses it (23 of its 24 layers, as diffusers' conversion keeps). */
     public static ClipTextConfig stableDiffusion2() {
         return new ClipTextConfig(49408, 1024, 4096, 23, 16, 77, "gelu", 1e-5f, 0, 2, 1);

@@ -12,6 +12,7 @@ import dev.kiln.diffusion.nn.ActivationListener;
 import dev.kiln.diffusion.nn.Activations;
 import dev.kiln.diffusion.nn.LayerHook;
 import dev.kiln.diffusion.nn.Layers;
+import dev.kiln.diffusion.nn.ScalarOps;
 import dev.kiln.diffusion.nn.Scopes;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -237,7 +238,7 @@ public final class ClipTextModel {
         int heads = config.numAttentionHeads();
         long headDim = config.hiddenSize() / heads;
         float scale = (float) Math.pow(headDim, -0.5);
-        NDArray q = splitHeads(layers.linear(name + ".q_proj", x).mul(scale), batch, length, heads, headDim);
+        NDArray q = splitHeads(ScalarOps.mul(layers.linear(name + ".q_proj", x), scale), batch, length, heads, headDim);
         NDArray k = splitHeads(layers.linear(name + ".k_proj", x), batch, length, heads, headDim);
         NDArray v = splitHeads(layers.linear(name + ".v_proj", x), batch, length, heads, headDim);
         NDArray probabilities = q.batchMatMul(k.transpose(0, 2, 1)).add(mask).softmax(-1);

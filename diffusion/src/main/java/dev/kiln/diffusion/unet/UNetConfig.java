@@ -140,6 +140,11 @@ public record UNetConfig(
 
     /** The SD 1.x UNet architecture (860 M parameters), as in runwayml/stable-diffusion-v1-5's config. */
     public static UNetConfig stableDiffusion15() {
+        return fromJson(stableDiffusion15Json(), "built-in SD1.5 UNet config");
+    }
+
+    /** {@link #stableDiffusion15()} as a diffusers {@code config.json}. */
+    public static ObjectNode stableDiffusion15Json() {
         ObjectNode json = JsonNodeFactory.instance.objectNode();
         json.putArray("block_out_channels").add(320).add(640).add(1280).add(1280);
         json.putArray("down_block_types").add("CrossAttnDownBlock2D").add("CrossAttnDownBlock2D")
@@ -149,6 +154,6 @@ public record UNetConfig(
         json.put("attention_head_dim", 8);
         json.put("cross_attention_dim", 768);
         json.put("layers_per_block", 2);
-        return fromJson(json, "built-in SD1.5 UNet config");
+        return json;
     }
 }

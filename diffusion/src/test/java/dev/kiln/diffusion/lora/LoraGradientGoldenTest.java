@@ -13,6 +13,10 @@ import dev.kiln.diffusion.model.StableDiffusionLoader;
 import dev.kiln.diffusion.model.StableDiffusionModel;
 import dev.kiln.diffusion.nn.GoldenTensors;
 import dev.kiln.diffusion.nn.GoldenTensors.Captured;
+import dev.kiln.diffusion.scheduler.NoiseSchedule;
+import dev.kiln.diffusion.scheduler.SchedulerConfig;
+import dev.kiln.diffusion.train.LossOptions;
+import dev.kiln.diffusion.train.TrainingLoss;
 import dev.kiln.diffusion.train.optim.GradientClipping;
 import dev.kiln.diffusion.train.optim.Optimizer;
 import dev.kiln.diffusion.train.optim.Optimizers;
@@ -59,7 +63,13 @@ class LoraGradientGoldenTest {
                         .encode(ids, clipSkip);
                 NDArray pred = model.unet().withLayerHook(lora.hook(ModelPart.UNET, 1f))
                         .forward(noisy, timesteps, context);
-                NDArray loss = pred.sub(target).square().mean();
+                // the engine's loss (sd-scripts' l2, per-sample mean, weight 1, no SNR weighting) on the golden target
+                NoiseSchedule schedule = NoiseSchedule.of(SchedulerConfig.kohya(false));
+                long[] t = timesteps.toType(ai.djl.ndarray.types.DataType.INT64, false).toLongArray();
+                float[] weights = new float[t.length];
+                java.util.Arrays.fill(weights, 1f);
+                NDArray loss = new TrainingLoss(LossOptions.DEFAULT, schedule.snr(), schedule.alphasCumprod())
+                        .loss(pred, target, t, weights);
                 addFailure(failures, golden.check("encoder_hidden_states", Captured.of(context)));
                 addFailure(failures, golden.check("model_pred", Captured.of(pred)));
                 addFailure(failures, golden.check("loss", new Captured(new long[] {1}, loss.toFloatArray())));

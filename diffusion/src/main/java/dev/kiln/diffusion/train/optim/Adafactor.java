@@ -103,4 +103,14 @@ public final class Adafactor extends StatefulOptimizer {
     private static double rms(NDArray x) {
         return Math.sqrt(x.square().sum().getFloat() / x.size());
     }
+
+    @Override
+    Map<String, Double> scalars() {
+        return stepScalars(steps);
+    }
+
+    @Override
+    void restoreScalars(Map<String, Double> scalars) {
+        restoreSteps(scalars, steps);
+    }
 }

@@ -49,4 +49,14 @@ public final class AdamW extends StatefulOptimizer {
             p.subi(m.div(denom).muli((float) (lr / biasCorrection1)));
         });
     }
+
+    @Override
+    Map<String, Double> scalars() {
+        return stepScalars(steps);
+    }
+
+    @Override
+    void restoreScalars(Map<String, Double> scalars) {
+        restoreSteps(scalars, steps);
+    }
 }

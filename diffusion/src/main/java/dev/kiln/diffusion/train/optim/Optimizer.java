@@ -18,6 +18,15 @@ public interface Optimizer extends AutoCloseable {
     /** sd-scripts' {@code ss_optimizer} value, e.g. {@code torch.optim.adamw.AdamW(weight_decay=0.1)}. */
     String description();
 
+    /**
+     * Everything the optimizer keeps between steps, for an exact resume: tensors keyed {@code <param>#<slot>} (live
+     * arrays owned by the optimizer: copy them before the next step) and scalars such as per-parameter step counts.
+     */
+    OptimizerState state();
+
+    /** Replaces the state with {@code state} (as {@link #state} returned it, possibly read back from a file). */
+    void restore(OptimizerState state);
+
     /** Releases the optimizer state. */
     @Override
     void close();

@@ -117,4 +117,17 @@ public final class Prodigy extends StatefulOptimizer {
         });
         k++;
     }
+
+    @Override
+    Map<String, Double> scalars() {
+        return Map.of("d", d, "d_max", dMax, "d_numerator", dNumerator, "k", (double) k);
+    }
+
+    @Override
+    void restoreScalars(Map<String, Double> scalars) {
+        d = scalars.getOrDefault("d", d0);
+        dMax = scalars.getOrDefault("d_max", d0);
+        dNumerator = scalars.getOrDefault("d_numerator", 0.0);
+        k = scalars.getOrDefault("k", 0.0).intValue();
+    }
 }

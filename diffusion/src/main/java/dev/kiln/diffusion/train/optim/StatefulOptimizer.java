@@ -5,8 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** Per-parameter state kept in the optimizer's own manager, so no step scope can close it. */
 abstract class StatefulOptimizer implements Optimizer {
@@ -98,6 +100,54 @@ abstract class StatefulOptimizer implements Optimizer {
             throw new IllegalArgumentException("gradient of '" + name + "' has shape " + grad.getShape()
                     + ", the parameter " + param.getShape());
         }
+    }
+
+    @Override
+    public OptimizerState state() {
+        return new OptimizerState(new TreeMap<>(slots), scalars());
+    }
+
+    @Override
+    public void restore(OptimizerState state) {
+        close();
+        for (Map.Entry<String, NDArray> e : state.tensors().entrySet()) {
+            int hash = e.getKey().lastIndexOf('#');
+            if (hash <= 0) {
+                throw new IllegalArgumentException("optimizer state tensor '" + e.getKey() + "' is not <param>#<slot>");
+            }
+            useDeviceOf(e.getValue());
+            NDArray copy = manager().create(e.getValue().getShape(), e.getValue().getDataType());
+            e.getValue().copyTo(copy);
+            NDScope.unregister(copy);
+            slots.put(e.getKey(), copy);
+        }
+        restoreScalars(state.scalars());
+    }
+
+    /** The optimizer's non-tensor state; none by default. */
+    Map<String, Double> scalars() {
+        return Map.of();
+    }
+
+    /** Restores what {@link #scalars} returned. */
+    void restoreScalars(Map<String, Double> scalars) {
+    }
+
+    /** Per-parameter step counts as scalars {@code step/<param>}. */
+    static Map<String, Double> stepScalars(Map<String, Integer> steps) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        steps.forEach((name, t) -> out.put("step/" + name, t.doubleValue()));
+        return out;
+    }
+
+    /** Reads back {@link #stepScalars}. */
+    static void restoreSteps(Map<String, Double> scalars, Map<String, Integer> steps) {
+        steps.clear();
+        scalars.forEach((key, value) -> {
+            if (key.startsWith("step/")) {
+                steps.put(key.substring(5), value.intValue());
+            }
+        });
     }
 
     @Override

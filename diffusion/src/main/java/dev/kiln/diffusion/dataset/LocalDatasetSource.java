@@ -1,6 +1,10 @@
-package dev.kiln.cli.plan;
+package dev.kiln.diffusion.dataset;
 
 import dev.kiln.model.dataset.Captions;
+import dev.kiln.model.dataset.DatasetConfig;
+import dev.kiln.model.dataset.DatasetPlan;
+import dev.kiln.model.dataset.DatasetPlanner;
+import dev.kiln.model.dataset.TrainingLength;
 import dev.kiln.model.dataset.DatasetSource;
 import dev.kiln.model.dataset.ImageFiles;
 import dev.kiln.model.dataset.ListedImage;
@@ -24,17 +28,28 @@ import javax.imageio.stream.ImageInputStream;
  * (absolute ones are used as they are), image sizes come from the image headers (no pixels decoded), captions
  * from sidecar files read as strict UTF-8.
  */
-final class LocalDatasetSource implements DatasetSource {
+public final class LocalDatasetSource implements DatasetSource {
     private final Path root;
     private final List<String> warnings = new ArrayList<>();
 
-    LocalDatasetSource(Path root) {
+    public LocalDatasetSource(Path root) {
         this.root = root;
     }
 
     /** Problems met while reading files (unreadable captions), for the plan's report. */
-    List<String> warnings() {
+    public List<String> warnings() {
         return warnings;
+    }
+
+    /** The dataset engine's plan of {@code config} over this folder, with the file problems met added as warnings. */
+    public DatasetPlan plan(DatasetConfig config, TrainingLength length) {
+        DatasetPlan plan = DatasetPlanner.plan(config, this, length);
+        if (warnings.isEmpty()) {
+            return plan;
+        }
+        List<String> all = new ArrayList<>(plan.warnings());
+        all.addAll(warnings);
+        return new DatasetPlan(plan.datasets(), plan.stepsPerEpoch(), plan.totalSteps(), plan.epochs(), List.copyOf(all));
     }
 
     private Path resolve(String path) {

@@ -1,4 +1,4 @@
-package dev.kiln.cli.generate;
+package dev.kiln.diffusion.sampling;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -7,10 +7,6 @@ import dev.kiln.diffusion.lora.LoraTargets;
 import dev.kiln.diffusion.lora.ModelPart;
 import dev.kiln.diffusion.model.StableDiffusionModel;
 import dev.kiln.diffusion.nn.LayerHook;
-import dev.kiln.diffusion.sampling.Denoiser;
-import dev.kiln.diffusion.sampling.SamplePrompt;
-import dev.kiln.diffusion.sampling.StepListener;
-import dev.kiln.diffusion.sampling.TextToImage;
 import dev.kiln.diffusion.scheduler.SchedulerConfig;
 import dev.kiln.diffusion.textencoder.ClipTextModel;
 import dev.kiln.diffusion.textencoder.LongPromptWeighting;

@@ -1,0 +1,202 @@
+package dev.kiln.diffusion.train;
+
+import ai.djl.ndarray.NDManager;
+import dev.kiln.diffusion.image.ImageTensors;
+import dev.kiln.diffusion.model.StableDiffusionModel;
+import dev.kiln.diffusion.sampling.ImageGenerator;
+import dev.kiln.diffusion.sampling.SamplePrompt;
+import dev.kiln.diffusion.sampling.StepListener;
+import dev.kiln.diffusion.sampling.TextToImage;
+import dev.kiln.diffusion.scheduler.Samplers;
+import dev.kiln.diffusion.tokenizer.ClipTokenizer;
+import dev.kiln.diffusion.train.save.LoraFiles;
+import dev.kiln.diffusion.train.save.LoraMetadata;
+import dev.kiln.diffusion.train.save.OutputNames;
+import dev.kiln.diffusion.train.save.SampleSchedule;
+import dev.kiln.diffusion.train.save.SaveSchedule;
+import dev.kiln.model.dataset.DatasetPlan;
+import dev.kiln.model.job.JobSpec;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * sd-scripts' outputs of a LoRA run in {@code output_dir}: model files at {@code save_every_n_epochs} /
+ * {@code save_every_n_steps} (pruned to {@code save_last_n_*}), the final model, training states with
+ * {@code save_state}, and sample images under {@code sample/} at {@code sample_every_n_*} — with sd-scripts' names.
+ */
+public final class LoraRunOutputs implements RunOutputs {
+
+    private final JobSpec job;
+    private final TrainingSettings settings;
+    private final StableDiffusionModel model;
+    private final ClipTokenizer tokenizer;
+    private final List<SamplePrompt> prompts;
+    private final Path outputDir;
+    private final TrainingListener listener;
+    private final String outputName;
+    private final LoraMetadata.Run metadata;
+    private final SaveSchedule saves;
+    private final SampleSchedule samples;
+    private final NDManager manager;
+
+    /**
+     * @param baseModelFile the base model's file or folder (for ss_sd_model_name and hashes), or null
+     * @param start         the run's identity (session id, start time, seed), kept across resumes
+     * @param manager       for sample rendering (freed per image)
+     */
+    public LoraRunOutputs(JobSpec job, DatasetPlan plan, TrainingSettings settings, StableDiffusionModel model,
+                          ClipTokenizer tokenizer, List<SamplePrompt> prompts, Path outputDir, Path baseModelFile,
+                          TrainingState start, String optimizerDescription, TrainingListener listener,
+                          NDManager manager) {
+        this.job = job;
+        this.settings = settings;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.prompts = List.copyOf(prompts);
+        this.outputDir = outputDir;
+        this.listener = listener;
+        this.manager = manager;
+        this.outputName = job.stringArgument("output_name");
+        this.metadata = new LoraMetadata.Run(job, plan, start.sessionId(), start.trainingStartedAt(), settings.seed(),
+                baseModelFile, null, optimizerDescription);
+        this.saves = SaveSchedule.of(job, plan.epochs());
+        this.samples = SampleSchedule.of(job);
+    }
+
+    @Override
+    public void atStart(long step, LoraTrainer trainer) {
+        if (step == 0 && samples.atStart()) {
+            sample(trainer, 0, 0);
+        }
+    }
+
+    @Override
+    public void afterStep(long step, int epoch, TrainingState state, LoraTrainer trainer) {
+        Path stateDir = null;
+        if (saves.shouldSaveStateAfterStep(step)) {
+            stateDir = outputDir.resolve(OutputNames.stepState(outputName, step));
+            trainer.saveState(stateDir, state);
+            saves.stepStateToRemove(step).ifPresent(old -> delete(outputDir.resolve(OutputNames.stepState(outputName, old))));
+        }
+        if (saves.shouldSaveAfterStep(step)) {
+            Path file = outputDir.resolve(OutputNames.stepModel(outputName, step, EXT));
+            save(trainer, file, LoraMetadata.forStepSave(metadata, step, epoch - 1, now()));
+            saves.stepToRemove(step).ifPresent(old -> delete(outputDir.resolve(OutputNames.stepModel(outputName, old, EXT))));
+            listener.checkpoint(file, stateDir, step, epoch);
+        }
+        if (samples.afterStep(step)) {
+            sample(trainer, null, step);
+        }
+    }
+
+    @Override
+    public void afterEpoch(long step, int epoch, int epochs, TrainingState state, LoraTrainer trainer) {
+        Path stateDir = null;
+        if (saves.shouldSaveStateAfterEpoch(epoch, epochs)) {
+            stateDir = outputDir.resolve(OutputNames.epochState(outputName, epoch));
+            trainer.saveState(stateDir, state);
+            saves.epochStateToRemove(epoch).ifPresent(old -> delete(outputDir.resolve(OutputNames.epochState(outputName, old))));
+        }
+        if (saves.shouldSaveAfterEpoch(epoch, epochs)) {
+            Path file = outputDir.resolve(OutputNames.epochModel(outputName, epoch, EXT));
+            save(trainer, file, LoraMetadata.forEpochSave(metadata, step, epoch, now()));
+            saves.epochToRemove(epoch).ifPresent(old -> delete(outputDir.resolve(OutputNames.epochModel(outputName, old, EXT))));
+            listener.checkpoint(file, stateDir, step, epoch);
+        }
+        if (samples.afterEpoch(epoch, step)) {
+            sample(trainer, epoch, step);
+        }
+    }
+
+    /** {@code save-now}: a step model and its training state, whatever the schedule says. */
+    @Override
+    public void saveNow(long step, int epoch, TrainingState state, LoraTrainer trainer) {
+        Path stateDir = outputDir.resolve(OutputNames.stepState(outputName, step));
+        trainer.saveState(stateDir, state);
+        Path file = outputDir.resolve(OutputNames.stepModel(outputName, step, EXT));
+        save(trainer, file, LoraMetadata.forStepSave(metadata, step, epoch - 1, now()));
+        listener.checkpoint(file, stateDir, step, epoch);
+    }
+
+    @Override
+    public void sampleNow(long step, int epoch, LoraTrainer trainer) {
+        sample(trainer, null, step);
+    }
+
+    @Override
+    public void atEnd(long step, int epochs, TrainingState state, LoraTrainer trainer) {
+        Path stateDir = null;
+        if (saves.shouldSaveStateAtEnd()) {
+            stateDir = outputDir.resolve(OutputNames.finalState(outputName));
+            trainer.saveState(stateDir, state);
+        }
+        Path file = outputDir.resolve(OutputNames.finalModel(outputName, EXT));
+        save(trainer, file, LoraMetadata.forFinalSave(metadata, step, now()));
+        listener.checkpoint(file, stateDir, step, epochs);
+    }
+
+    private static final String EXT = "safetensors";
+
+    private static double now() {
+        return LoraMetadata.unixTime(java.time.Instant.now());
+    }
+
+    private void save(LoraTrainer trainer, Path file, Map<String, String> values) {
+        try {
+            Files.createDirectories(outputDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create output_dir " + outputDir, e);
+        }
+        LoraFiles.save(trainer.network(), file, values, settings.savePrecision(), LoraFiles.int64Alpha(job));
+    }
+
+    private static void delete(Path path) {
+        try {
+            TrainingState.deleteTree(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove old output " + path, e);
+        }
+    }
+
+    private void sample(LoraTrainer trainer, Integer epoch, long step) {
+        List<Path> written = sample(trainer, epoch, step, manager);
+        if (!written.isEmpty()) {
+            listener.samples(written, step, epoch == null ? 0 : epoch);
+        }
+    }
+
+    /** Renders every prompt with the network as trained so far; returns the written files. */
+    List<Path> sample(LoraTrainer trainer, Integer epoch, long step, NDManager manager) {
+        if (prompts.isEmpty()) {
+            return List.of();
+        }
+        String defaultSampler = job.stringArgument("sample_sampler");
+        ImageGenerator generator = new ImageGenerator(model, tokenizer,
+                List.of(new ImageGenerator.AppliedLora("training", trainer.network(), 1f)), settings.clipSkip());
+        List<Path> written = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            SamplePrompt p = prompts.get(i);
+            String sampler = p.sampler() != null ? p.sampler() : defaultSampler;
+            if (sampler == null || !Samplers.isSupported(sampler)) {
+                sampler = Samplers.SD_SCRIPTS_DEFAULT; // sd-scripts falls back to DDIM as well
+            }
+            Long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong(1L << 32);
+            SamplePrompt request = new SamplePrompt(p.prompt(), p.negativePrompt(), p.width(), p.height(), seed,
+                    p.steps(), p.scale(), sampler);
+            TextToImage.Generated image = generator.generate(request, manager, StepListener.NONE);
+            Path file = outputDir.resolve(OutputNames.SAMPLE_DIR).resolve(
+                    SampleSchedule.fileName(outputName, epoch, step, i, LocalDateTime.now(), p.seed()));
+            ImageTensors.writePng(image.image(), file);
+            written.add(file);
+        }
+        return written;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.kiln.diffusion.train;
+
+import dev.kiln.diffusion.bench.LetterTokenizer;
+import dev.kiln.diffusion.bench.SyntheticImages;
+import dev.kiln.diffusion.golden.GoldenData;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A training folder for the tiny golden SD 1.5 model: a single-letter tokenizer (the tiny text encoder has a
+ * 1000-id vocabulary), drawn images ({@link SyntheticImages}) written as real PNG and JPEG files in a kohya {@code <N>_<token> <class>} folder
+ * with sidecar captions, and a job.toml. Used by the engine tests here and the {@code kiln train} tests in cli.
+ */
+public final class TinyTrainingFixture {
+
+    private TinyTrainingFixture() {
+    }
+
+    /** The tiny SD 1.5 diffusers folder of the golden data. */
+    public static Path tinySd15() {
+        return GoldenData.root().resolve("tiny-sd15").resolve("diffusers");
+    }
+
+    /** Writes the tiny models' {@link LetterTokenizer} into {@code dir}. */
+    public static Path writeTokenizer(Path dir) {
+        return LetterTokenizer.write(dir);
+    }
+
+    /** Writes {@code count} drawn images (PNG and JPEG, half with a "s c, r d" caption) into {@code folder}. */
+    public static void writeImages(Path folder, int count, long seed) {
+        SyntheticImages.write(folder, count, 64, "s c, r d", seed);
+    }
+
+    /** A LoRA job over {@code datasets/circles/5_s c} at 64² (32² latents for the tiny x2 VAE), batch 2. */
+    public static String job(String extra) {
+        return "method = \"lora\"\n"
+                + "pretrained_model_name_or_path = \"" + tinySd15().toString().replace("\\", "/") + "\"\n"
+                + "network_dim = 4\nnetwork_alpha = 2\nlearning_rate = 0.005\nseed = 7\n"
+                + "caption_extension = \".txt\"\n"
+                + extra
+                + "\n[[datasets]]\nresolution = 64\nbatch_size = 2\n"
+                + "  [[datasets.subsets]]\n  image_dir = \"datasets/circles/5_s c\"\n  class_tokens = \"s c\"\n"
+                + "  num_repeats = 5\n";
+    }
+
+    /** Writes tokenizer, images and {@code jobs/<name>/job.toml} below {@code root}; returns the job file. */
+    public static Path writeRun(Path root, String name, String extraArguments) {
+        writeTokenizer(root.resolve("tokenizer"));
+        writeImages(root.resolve("datasets/circles/5_s c"), 4, 1);
+        Path job = root.resolve("jobs").resolve(name).resolve("job.toml");
+        write(job, job(extraArguments));
+        return job;
+    }
+
+    private static void write(Path file, String text) {
+        try {
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
