@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Run a benchmark; each prints a ratio against a baseline measured in the same run.",
-        subcommands = {BenchCommand.Unet.class})
+        subcommands = {BenchCommand.Unet.class, BenchCommand.TrainStep.class, TaggerBench.class, IngestBench.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -39,6 +39,27 @@ public final class BenchCommand implements Runnable {
                 return 0;
             } catch (IllegalArgumentException e) {
                 System.err.println("kiln bench unet: " + e.getMessage());
+                return 2;
+            }
+        }
+    }
+
+    /** ms per LoRA training step against the forward pass alone, for tiny-sd15 and an SD1.5-shaped model. */
+    @Command(name = "train-step", description = {"ms per LoRA training step (batch 1, 32x32 latents) for tiny-sd15 and"
+            + " an SD1.5-shaped model with random weights, with the forward pass timed alone and the ratio"
+            + " backward/forward printed (target <= 2.5).",
+            "Options: --golden-root DIR, --iterations N, --sd15-iterations N, --skip-sd15, --network-dim N."})
+    static final class TrainStep implements Callable<Integer> {
+        @Unmatched
+        List<String> args = new java.util.ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            try {
+                dev.kiln.diffusion.bench.TrainStepBenchmark.main(args.toArray(String[]::new));
+                return 0;
+            } catch (IllegalArgumentException e) {
+                System.err.println("kiln bench train-step: " + e.getMessage());
                 return 2;
             }
         }

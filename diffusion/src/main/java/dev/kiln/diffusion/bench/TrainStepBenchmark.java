@@ -60,7 +60,7 @@ public final class TrainStepBenchmark {
         if (golden == null) {
             throw new IllegalArgumentException("no golden data found: pass --golden-root DIR (shared/golden)");
         }
-        Path tiny = golden.resolve("tiny-sd15/diffusers");
+        Path tiny = golden.resolve("tiny-sd15/diffusers").toAbsolutePath();
         Path root = Files.createTempDirectory("kiln-bench-train");
         SyntheticImages.write(root.resolve("datasets/bench/1_s c"), 2, 64, "s c, r d", 1);
         Path tokenizer = LetterTokenizer.write(root.resolve("tokenizer"));

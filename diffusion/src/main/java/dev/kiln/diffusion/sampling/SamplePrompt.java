@@ -31,6 +31,19 @@ public record SamplePrompt(String prompt, String negativePrompt, int width, int 
         return new SamplePrompt(prompt, null, DEFAULT_SIZE, DEFAULT_SIZE, null, DEFAULT_STEPS, DEFAULT_SCALE, null);
     }
 
+    /**
+     * The prompt as a run renders it: {@code --ss}, else the run's {@code defaultSampler}, and DDIM when that name is
+     * unknown (sd-scripts' fallback); {@code --d}, else {@code seedIfNone}.
+     */
+    public SamplePrompt resolved(String defaultSampler, long seedIfNone) {
+        String name = sampler != null ? sampler : defaultSampler;
+        if (name == null || !dev.kiln.diffusion.scheduler.Samplers.isSupported(name)) {
+            name = dev.kiln.diffusion.scheduler.Samplers.SD_SCRIPTS_DEFAULT;
+        }
+        return new SamplePrompt(prompt, negativePrompt, width, height, seed != null ? seed : seedIfNone, steps, scale,
+                name);
+    }
+
     /** The width actually generated: rounded down to a multiple of 8, at least 64 (as sd-scripts does). */
     public int generatedWidth() {
         return roundSize(width);

@@ -100,6 +100,13 @@ public final class LocalTraining {
             tokenizer = tokenizer.withPadId(0);
         }
         TrainingSettings settings = TrainingSettings.from(job, plan.totalSteps(), model.vParameterization());
+        if (settings.networkWeights() != null) {
+            Path weights = root.resolve(settings.networkWeights());
+            if (!Files.isRegularFile(weights)) {
+                throw new IllegalArgumentException("network_weights: " + weights + " is not a file");
+            }
+            settings = settings.withNetworkWeights(weights.toString());
+        }
 
         LatentCache cache = new LatentCache(root.resolve("cache").resolve("latents")
                 .resolve(WeightsFingerprint.sha256(model.vaeWeights())));

@@ -7,7 +7,6 @@ import dev.kiln.diffusion.sampling.ImageGenerator;
 import dev.kiln.diffusion.sampling.SamplePrompt;
 import dev.kiln.diffusion.sampling.StepListener;
 import dev.kiln.diffusion.sampling.TextToImage;
-import dev.kiln.diffusion.scheduler.Samplers;
 import dev.kiln.diffusion.tokenizer.ClipTokenizer;
 import dev.kiln.diffusion.train.save.LoraFiles;
 import dev.kiln.diffusion.train.save.LoraMetadata;
@@ -184,13 +183,7 @@ public final class LoraRunOutputs implements RunOutputs {
         List<Path> written = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             SamplePrompt p = prompts.get(i);
-            String sampler = p.sampler() != null ? p.sampler() : defaultSampler;
-            if (sampler == null || !Samplers.isSupported(sampler)) {
-                sampler = Samplers.SD_SCRIPTS_DEFAULT; // sd-scripts falls back to DDIM as well
-            }
-            Long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong(1L << 32);
-            SamplePrompt request = new SamplePrompt(p.prompt(), p.negativePrompt(), p.width(), p.height(), seed,
-                    p.steps(), p.scale(), sampler);
+            SamplePrompt request = p.resolved(defaultSampler, ThreadLocalRandom.current().nextLong(1L << 32));
             TextToImage.Generated image = generator.generate(request, manager, StepListener.NONE);
             Path file = outputDir.resolve(OutputNames.SAMPLE_DIR).resolve(
                     SampleSchedule.fileName(outputName, epoch, step, i, LocalDateTime.now(), p.seed()));

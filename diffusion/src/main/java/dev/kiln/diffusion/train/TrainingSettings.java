@@ -84,6 +84,14 @@ public record TrainingSettings(long seed, double learningRate, Double unetLr, Do
                 job.trainingLength().gradientAccumulationSteps(), totalSteps);
     }
 
+    /** These settings with {@code network_weights} replaced (e.g. resolved against the run's root folder). */
+    public TrainingSettings withNetworkWeights(String path) {
+        return new TrainingSettings(seed, learningRate, unetLr, textEncoderLr, optimizerType, optimizerArgs,
+                lrScheduler, warmupSteps, numCycles, power, maxGradNorm, clipSkip, maxTokenLength, weightedCaptions,
+                noise, loss, zeroTerminalSnr, network, path, scaleWeightNorms, savePrecision,
+                gradientAccumulationSteps, totalSteps);
+    }
+
     /** {@code --network_args k=v ...} as a map (values are strings, as sd-scripts keeps them). */
     public static Map<String, String> networkArgs(JobSpec job) {
         @SuppressWarnings("unchecked")

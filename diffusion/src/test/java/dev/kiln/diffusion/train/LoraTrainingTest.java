@@ -99,6 +99,25 @@ class LoraTrainingTest {
         assertTrue(changed);
     }
 
+    @Test
+    void networkWeightsContinueFromASavedLora() throws java.io.IOException {
+        Path first = TinyTrainingFixture.writeRun(root, "first", "max_train_steps = 2\noutput_name = \"first\"\n");
+        LocalTraining.run(options(first, null), new TrainingListener() { }, TrainingControl.NONE);
+        Path saved = root.resolve("outputs/first/first.safetensors");
+        Path second = root.resolve("jobs/second/job.toml");
+        java.nio.file.Files.createDirectories(second.getParent());
+        java.nio.file.Files.writeString(second, TinyTrainingFixture.job("max_train_steps = 2\n"
+                + "network_weights = \"outputs/first/first.safetensors\"\n"));
+        try (NDManager manager = NDManager.newBaseManager();
+             dev.kiln.diffusion.safetensors.SafeTensors file = dev.kiln.diffusion.safetensors.SafeTensors.open(saved)) {
+            LocalTraining.Prepared p = LocalTraining.prepare(options(second, null), manager, new TrainingListener() { });
+            Map<String, float[]> start = values(p.trainer().allParameters());
+            for (Map.Entry<String, float[]> e : start.entrySet()) {
+                assertArrayEquals(file.readFloats(e.getKey()), e.getValue(), 0f, e.getKey());
+            }
+        }
+    }
+
     private static Map<String, float[]> values(Map<String, NDArray> params) {
         Map<String, float[]> out = new LinkedHashMap<>();
         params.forEach((k, v) -> out.put(k, v.toFloatArray()));

@@ -1,7 +1,6 @@
 package dev.kiln.diffusion.train;
 
 import dev.kiln.diffusion.bench.LetterTokenizer;
-import dev.kiln.diffusion.bench.SyntheticImages;
 import dev.kiln.diffusion.golden.GoldenData;
 
 import java.io.IOException;
@@ -9,11 +8,13 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * A training folder for the tiny golden SD 1.5 model: a single-letter tokenizer (the tiny text encoder has a
- * 1000-id vocabulary), drawn images ({@link SyntheticImages}) written as real PNG and JPEG files in a kohya {@code <N>_<token> <class>} folder
- * with sidecar captions, and a job.toml. Used by the engine tests here and the {@code kiln train} tests in cli.
+ * 1000-id vocabulary), the repository's real photographs in a kohya {@code <N>_<token> <class>} folder with sidecar
+ * captions, and a job.toml. Used by the engine tests here and the {@code kiln train} tests in cli.
  */
 public final class TinyTrainingFixture {
 
@@ -30,12 +31,40 @@ public final class TinyTrainingFixture {
         return LetterTokenizer.write(dir);
     }
 
-    /** Writes {@code count} drawn images (PNG and JPEG, half with a "s c, r d" caption) into {@code folder}. */
-    public static void writeImages(Path folder, int count, long seed) {
-        SyntheticImages.write(folder, count, 64, "s c, r d", seed);
+    /**
+     * The repository's real photographs ({@code demo/photos}: CC0 and public-domain PNG and JPEG files of several
+     * sizes and aspect ratios), from {@code -Dkiln.photos} or {@code ../demo/photos} relative to the module.
+     */
+    public static Path photos() {
+        Path dir = Path.of(System.getProperty("kiln.photos", "../demo/photos"));
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalStateException("demo photos not found at " + dir.toAbsolutePath() + " (set -Dkiln.photos)");
+        }
+        return dir;
     }
 
-    /** A LoRA job over {@code datasets/circles/5_s c} at 64² (32² latents for the tiny x2 VAE), batch 2. */
+    /**
+     * Copies the real photographs into {@code folder}, with a sidecar caption in the letter vocabulary for every
+     * second one (the others fall back to the class tokens).
+     */
+    public static void writeImages(Path folder) {
+        try (Stream<Path> files = Files.list(photos())) {
+            Files.createDirectories(folder);
+            List<Path> images = files.filter(p -> p.toString().matches(".*\\.(png|jpg)$")).sorted().toList();
+            for (int i = 0; i < images.size(); i++) {
+                Path image = images.get(i);
+                Files.copy(image, folder.resolve(image.getFileName()));
+                if (i % 2 == 0) {
+                    String name = image.getFileName().toString();
+                    write(folder.resolve(name.substring(0, name.lastIndexOf('.')) + ".txt"), "s c, r d");
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A LoRA job over {@code datasets/photos/5_s c} at 64² (32² latents for the tiny x2 VAE), batch 2. */
     public static String job(String extra) {
         return "method = \"lora\"\n"
                 + "pretrained_model_name_or_path = \"" + tinySd15().toString().replace("\\", "/") + "\"\n"
@@ -43,14 +72,14 @@ public final class TinyTrainingFixture {
                 + "caption_extension = \".txt\"\n"
                 + extra
                 + "\n[[datasets]]\nresolution = 64\nbatch_size = 2\n"
-                + "  [[datasets.subsets]]\n  image_dir = \"datasets/circles/5_s c\"\n  class_tokens = \"s c\"\n"
+                + "  [[datasets.subsets]]\n  image_dir = \"datasets/photos/5_s c\"\n  class_tokens = \"s c\"\n"
                 + "  num_repeats = 5\n";
     }
 
     /** Writes tokenizer, images and {@code jobs/<name>/job.toml} below {@code root}; returns the job file. */
     public static Path writeRun(Path root, String name, String extraArguments) {
         writeTokenizer(root.resolve("tokenizer"));
-        writeImages(root.resolve("datasets/circles/5_s c"), 4, 1);
+        writeImages(root.resolve("datasets/photos/5_s c"));
         Path job = root.resolve("jobs").resolve(name).resolve("job.toml");
         write(job, job(extraArguments));
         return job;

@@ -28,7 +28,12 @@ public enum RejectionReason {
     /** The image is not directly inside a subset folder (dataset root, {@code reg/} itself, or nested deeper). */
     NOT_IN_SUBSET_FOLDER,
     /** A caption sidecar that is empty or not UTF-8; its image falls back to class tokens. */
-    INVALID_CAPTION;
+    INVALID_CAPTION,
+    /**
+     * The same bytes (SHA-256) as an image already accepted in the same subset folder: trained once, under the
+     * first key; the message names it.
+     */
+    DUPLICATE;
 
     /** The JSON form. */
     @JsonValue

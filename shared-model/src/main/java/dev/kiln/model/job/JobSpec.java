@@ -21,9 +21,11 @@ import java.util.Set;
  * @param arguments every argument of the method's trainer: Long, Double, Boolean, String, int[2] (resolution),
  *     double[2] (face_crop_aug_range), List (nargs="*"), or null when unset
  * @param givenArguments the names written in job.toml
+ * @param captioning the {@code [captioning]} table: tag the images that have no caption file; null when absent
  */
 public record JobSpec(String name, Method method, String pretrainedModel, List<String> samplePrompts,
-        String samplePromptsKey, Map<String, Object> arguments, Set<String> givenArguments, DatasetConfig dataset) {
+        String samplePromptsKey, Map<String, Object> arguments, Set<String> givenArguments, DatasetConfig dataset,
+        CaptioningSettings captioning) {
 
     /** An argument's value (null when unset). */
     public Object argument(String name) {
@@ -69,7 +71,8 @@ public record JobSpec(String name, Method method, String pretrainedModel, List<S
 
     /**
      * The spec as JSON-ready maps (the {@code spec} of {@code kiln.jobs.submitted}): method, base model, prompts,
-     * the arguments written in job.toml, and the resolved datasets (or the legacy folders to read).
+     * the arguments written in job.toml, the resolved datasets (or the legacy folders to read), and the
+     * captioning settings when the job has a {@code [captioning]} table.
      */
     public Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -100,6 +103,9 @@ public record JobSpec(String name, Method method, String pretrainedModel, List<S
                 datasets.add(dm);
             }
             m.put("datasets", datasets);
+        }
+        if (captioning != null) {
+            m.put(CaptioningSettings.TABLE, captioning.toJson());
         }
         return m;
     }

@@ -16,13 +16,14 @@ import org.tomlj.TomlParseResult;
 
 /**
  * Reads {@code job.toml}: top-level keys are sd-scripts training arguments of the method's trainer plus
- * {@code method}, {@code sample_prompts} and the inline dataset config ({@code [general]},
- * {@code [[datasets]]}). Unknown keys, keys of another trainer, wrong types, values outside an option's choices
+ * {@code method}, {@code sample_prompts}, the inline dataset config ({@code [general]},
+ * {@code [[datasets]]}) and the optional {@code [captioning]} table ({@link CaptioningSettings}). Unknown keys, keys of another trainer, wrong types, values outside an option's choices
  * and sd-scripts' invalid combinations (train_util.verify_training_args) are {@link ConfigException}s.
  */
 public final class JobSpecParser {
     /** Top-level keys that are not training arguments. */
-    private static final Set<String> STRUCTURE = Set.of("method", "sample_prompts", "general", "datasets");
+    private static final Set<String> STRUCTURE = Set.of("method", "sample_prompts", "general", "datasets",
+            CaptioningSettings.TABLE);
 
     /** Arguments that make no sense inside job.toml, with the reason. */
     private static final Map<String, String> REFUSED = Map.of(
@@ -102,8 +103,10 @@ public final class JobSpecParser {
             }
         }
         DatasetConfig dataset = DatasetConfigParser.fromTables(toml, args, JobSpec.options(method));
+        CaptioningSettings captioning = toml.contains(CaptioningSettings.TABLE)
+                ? CaptioningSettings.parse(toml.get(List.of(CaptioningSettings.TABLE))) : null;
         return new JobSpec(jobName, method, model, prompts, promptsKey, Collections.unmodifiableMap(args),
-                Collections.unmodifiableSet(given), dataset);
+                Collections.unmodifiableSet(given), dataset, captioning);
     }
 
     /** The argparse defaults of {@code method}'s trainer. */

@@ -1,5 +1,6 @@
 package dev.kiln.captioning.tagger;
 
+import dev.kiln.model.job.CaptioningSettings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -8,7 +9,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The options of sd-scripts' {@code finetune/tag_images_by_wd14_tagger.py} that shape the caption, with the same
@@ -34,9 +34,9 @@ public record TaggerOptions(
         int batchSize) {
 
     /** sd-scripts' {@code --thresh} default. */
-    public static final double DEFAULT_THRESHOLD = 0.35;
+    public static final double DEFAULT_THRESHOLD = CaptioningSettings.DEFAULT_THRESHOLD;
     /** sd-scripts' {@code --caption_separator} default. */
-    public static final String DEFAULT_SEPARATOR = ", ";
+    public static final String DEFAULT_SEPARATOR = CaptioningSettings.DEFAULT_SEPARATOR;
 
     /** Validates and copies the collections. */
     public TaggerOptions {
@@ -61,53 +61,39 @@ public record TaggerOptions(
         return new Builder();
     }
 
-    /**
-     * A tag list given as one string, as {@code --undesired_tags} and {@code --always_first_tags} take it:
-     * split on the caption separator without its surrounding spaces, each tag trimmed, empty ones dropped.
-     * (sd-scripts trims only the undesired tags; trimming both lets {@code "1girl, 1boy"} work as written.)
-     */
+    /** A tag list in sd-scripts' one-string form; see {@link CaptioningSettings#tagList}. */
     public static List<String> parseTagList(String text, String captionSeparator) {
-        if (text == null || text.isBlank()) {
-            return List.of();
+        return CaptioningSettings.tagList(text, captionSeparator);
+    }
+
+    /** {@code --tag_replacement} syntax; see {@link CaptioningSettings#tagReplacements}. */
+    public static Map<String, String> parseTagReplacements(String spec) {
+        try {
+            return CaptioningSettings.tagReplacements(spec);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("tag_replacement: " + e.getMessage(), e);
         }
-        String separator = captionSeparator.strip();
-        if (separator.isEmpty()) {
-            throw new IllegalArgumentException("caption_separator '" + captionSeparator
-                    + "' is only spaces: cannot split a tag list on it");
-        }
-        List<String> tags = new ArrayList<>();
-        for (String part : text.split(Pattern.quote(separator), -1)) {
-            if (!part.strip().isEmpty()) {
-                tags.add(part.strip());
-            }
-        }
-        return tags;
     }
 
     /**
-     * {@code --tag_replacement} syntax: {@code source1,target1;source2,target2}, with {@code \,} and {@code \;}
-     * escaping a comma or semicolon inside a tag.
+     * The options of a job's {@code [captioning]} table (or the service's default); {@code defaultBatchSize}
+     * applies when the settings leave {@code batch_size} unset.
      */
-    public static Map<String, String> parseTagReplacements(String spec) {
-        Map<String, String> replacements = new LinkedHashMap<>();
-        if (spec == null || spec.isEmpty()) {
-            return replacements;
-        }
-        // placeholders for escaped separators; sd-scripts uses the same trick
-        String escaped = spec.replace("\\,", "\u0000").replace("\\;", "\u0001");
-        for (String pair : escaped.split(";", -1)) {
-            String[] parts = pair.split(",", -1);
-            if (parts.length != 2) {
-                throw new IllegalArgumentException("tag_replacement: '" + unescape(pair)
-                        + "' is not in the form source,target (in '" + spec + "')");
-            }
-            replacements.put(unescape(parts[0]), unescape(parts[1]));
-        }
-        return replacements;
-    }
-
-    private static String unescape(String s) {
-        return s.replace('\u0000', ',').replace('\u0001', ';');
+    public static TaggerOptions of(CaptioningSettings settings, int defaultBatchSize) {
+        return builder().threshold(settings.thresh())
+                .generalThreshold(settings.generalThreshold())
+                .characterThreshold(settings.characterThreshold())
+                .undesiredTags(settings.undesiredTags().toArray(String[]::new))
+                .alwaysFirstTags(settings.alwaysFirstTags().toArray(String[]::new))
+                .tagReplacements(settings.tagReplacements())
+                .captionSeparator(settings.captionSeparator())
+                .removeUnderscore(settings.removeUnderscore())
+                .characterTagExpand(settings.characterTagExpand())
+                .characterTagsFirst(settings.characterTagsFirst())
+                .useRatingTags(settings.useRatingTags())
+                .useRatingTagsAsLastTag(settings.useRatingTagsAsLastTag())
+                .batchSize(settings.batchSize() != null ? settings.batchSize() : defaultBatchSize)
+                .build();
     }
 
     /** Builder for {@link TaggerOptions}; unset thresholds follow {@link #threshold(double)}. */

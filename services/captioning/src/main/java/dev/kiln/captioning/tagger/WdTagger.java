@@ -11,6 +11,7 @@ import ai.djl.translate.TranslateException;
 import ai.djl.translate.Translator;
 import ai.djl.translate.TranslatorContext;
 import dev.kiln.captioning.tagger.TagResult.ScoredTag;
+import dev.kiln.diffusion.image.ImageResize;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -103,6 +104,16 @@ public final class WdTagger implements AutoCloseable {
     /** The options this tagger was loaded with. */
     public TaggerOptions options() {
         return options;
+    }
+
+    /**
+     * The image as the model sees it before the float conversion: transparency over white, centred on a white
+     * square, resized to {@link #imageSize()}. Tagging the prepared image gives the same result as tagging the
+     * original; callers that hold many images keep only these small copies.
+     */
+    public BufferedImage prepare(BufferedImage image) {
+        int size = signature.imageSize();
+        return ImageResize.resize(TaggerImages.padToSquare(image), size, size);
     }
 
     /** Tags the images in batches of {@link #batchSize()}; results are in input order. */

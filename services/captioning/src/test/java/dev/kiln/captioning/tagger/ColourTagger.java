@@ -13,16 +13,16 @@ import java.util.List;
  * a linear layer and a sigmoid, so each tag's score is a known function of the image's mean colour.
  * Its {@code selected_tags.csv} has 4 ratings, general tags, character tags and one ignored (copyright) tag.
  */
-final class ColourTagger {
+public final class ColourTagger {
 
     /** One label: CSV name and category code, and its score {@code sigmoid(r*R + g*G + b*B + bias)}. */
-    record Tag(String name, int category, double r, double g, double b, double bias) {
-        double score(double red, double green, double blue) {
+    public record Tag(String name, int category, double r, double g, double b, double bias) {
+        public double score(double red, double green, double blue) {
             return 1 / (1 + Math.exp(-(r * red + g * green + b * blue + bias)));
         }
     }
 
-    static final List<Tag> TAGS = List.of(
+    public static final List<Tag> TAGS = List.of(
             new Tag("general", 9, 0, 0, 0, 0),
             new Tag("sensitive", 9, 0.02, 0, 0, -3),
             new Tag("questionable", 9, 0, 0, 0, -2),
@@ -40,12 +40,12 @@ final class ColourTagger {
     private ColourTagger() {
     }
 
-    static Tag tag(String name) {
+    public static Tag tag(String name) {
         return TAGS.stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow();
     }
 
     /** NHWC model {@code [batch, size, size, 3]} with a dynamic batch. */
-    static Path writeModel(Path file, int size) throws IOException {
+    public static Path writeModel(Path file, int size) throws IOException {
         return writeModel(file, TAGS, "batch", size, true);
     }
 
@@ -87,7 +87,7 @@ final class ColourTagger {
     }
 
     /** The tags CSV in WD14's format ({@code tag_id,name,category,count}). */
-    static Path writeCsv(Path file, List<Tag> tags) throws IOException {
+    public static Path writeCsv(Path file, List<Tag> tags) throws IOException {
         List<String> lines = new ArrayList<>();
         lines.add("tag_id,name,category,count");
         for (int i = 0; i < tags.size(); i++) {

@@ -118,6 +118,27 @@ class WdTaggerTest {
     }
 
     @Test
+    void preparedImagesTagLikeTheOriginals() {
+        // a non-square, half-transparent gradient: padding, alpha and the area resize all show in the mean colour
+        BufferedImage gradient = new BufferedImage(90, 50, BufferedImage.TYPE_INT_ARGB);
+        for (int y = 0; y < 50; y++) {
+            for (int x = 0; x < 90; x++) {
+                gradient.setRGB(x, y, ((x < 45 ? 0x80 : 0xFF) << 24) | (x * 2 << 16) | (y * 5 << 8) | 40);
+            }
+        }
+        try (WdTagger tagger = WdTagger.load(model, csv, TaggerOptions.builder().threshold(0).build())) {
+            BufferedImage prepared = tagger.prepare(gradient);
+            assertEquals(32, prepared.getWidth());
+            assertEquals(32, prepared.getHeight());
+            List<TagResult> results = tagger.tag(List.of(gradient, prepared));
+            assertEquals(results.get(0).names(), results.get(1).names());
+            for (int t = 0; t < results.get(0).tags().size(); t++) {
+                assertEquals(results.get(0).tags().get(t).score(), results.get(1).tags().get(t).score(), 1e-6);
+            }
+        }
+    }
+
+    @Test
     void batchedResultsEqualSingleImageResults() {
         int[] colours = {RED, GREEN, BLUE, WHITE, CYAN};
         List<TagResult> single = tagAll(1, colours);

@@ -109,14 +109,18 @@ public final class ImageValidator {
         }
         InputStream body = format == ImageFormat.PNG ? new PngChunkVerifier(buffered) : buffered;
         ImageDecoder.Header header;
-        BufferedImage image;
+        BufferedImage image = null;
         try (ImageDecoder decoder = new ImageDecoder(format, body)) {
             header = decoder.readHeader(head);
             Decoded badSize = checkSize(key, format, header.width(), header.height(), limits);
             if (badSize != null) {
                 return badSize;
             }
-            image = decoder.decode();
+            if (wantRgb) {
+                image = decoder.decode();
+            } else {
+                decoder.verify();
+            }
         }
         body.transferTo(OutputStream.nullOutputStream()); // the rest counts for the size, the hash and PNG CRCs
         long size = metered.count();

@@ -51,13 +51,35 @@ public final class ValidationPool implements AutoCloseable {
      */
     public CompletableFuture<ValidationResult> submit(String key, long declaredSize, StreamOpener opener)
             throws InterruptedException {
+        return run(validation -> {
+            try (InputStream in = opener.open()) {
+                return validation.validate(key, in, declaredSize);
+            } catch (IOException e) {
+                throw new UncheckedIOException(key + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /** Work on one object with this pool's validator: the caller opens and checks what it needs first. */
+    @FunctionalInterface
+    public interface Task<T> {
+        T run(Validation validation);
+    }
+
+    /** The validator and limits a {@link Task} uses. */
+    public interface Validation {
+        /** {@link ImageValidator#validate} with the pool's limits. */
+        ValidationResult validate(String key, InputStream stream, long declaredSize) throws IOException;
+    }
+
+    /** Queues any per-object task on the pool's threads, under the same bound as {@link #submit}. */
+    public <T> CompletableFuture<T> run(Task<T> task) throws InterruptedException {
         slots.acquire();
         try {
+            Validation validation = (key, stream, size) -> validator.validate(key, stream, size, limits);
             return CompletableFuture.supplyAsync(() -> {
-                try (InputStream in = opener.open()) {
-                    return validator.validate(key, in, declaredSize, limits);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(key + ": " + e.getMessage(), e);
+                try {
+                    return task.run(validation);
                 } finally {
                     slots.release();
                 }

@@ -12,7 +12,7 @@ public class RecentStorageEvents {
     static final int CAPACITY = 1000;
     private final Deque<ReceivedStorageEvent> events = new ArrayDeque<>();
 
-    synchronized void add(ReceivedStorageEvent event) {
+    public synchronized void add(ReceivedStorageEvent event) {
         if (events.size() == CAPACITY) {
             events.removeFirst();
         }

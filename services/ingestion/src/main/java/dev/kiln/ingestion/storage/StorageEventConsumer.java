@@ -1,102 +1,113 @@
 package dev.kiln.ingestion.storage;
 
-import dev.kiln.model.events.ImageRejected;
-import dev.kiln.model.events.RejectionReason;
-import dev.kiln.model.json.Json;
-import dev.kiln.model.keys.ObjectKeys;
-import dev.kiln.model.notify.S3EventNotification;
-import dev.kiln.service.messaging.KilnMessages;
+import dev.kiln.ingestion.IngestionConfig;
+import dev.kiln.ingestion.pipeline.BatchLoop;
+import dev.kiln.service.storage.S3Storage;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.smallrye.mutiny.Uni;
-import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import org.eclipse.microprofile.reactive.messaging.Channel;
-import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
+import java.time.Duration;
+import java.util.Map;
+
 /**
- * Reads {@code kiln.storage.events} (MinIO notifications or the bucket scanner's) and records each one:
- * a structured log line, a {@code kiln.storage.events.received} counter per kind, and {@link RecentStorageEvents}.
+ * Consumes {@code kiln.storage.events} (MinIO notifications or the bucket scanner's) and
+ * {@code kiln.images.captioned} with the {@link BatchLoop} on its own thread: each object under {@code datasets/}
+ * ends accepted, rejected, attached as a caption or ignored; job files are submitted and planned.
  *
- * <p>A created object whose key is unsafe ({@code ..} segments, control characters, ...) is never used:
- * it gets a {@code kiln.images.rejected} event with reason {@code unsafe-key}, acknowledged before the
- * storage event is. A malformed notification is logged and counted as {@code invalid}, then skipped, so
- * one bad record cannot stop the stream. Image validation proper comes later (issue 4).
+ * <p>A plain Kafka consumer and a transactional producer rather than SmallRye channels: the outcome events of a
+ * batch and its consumer offsets commit together, which is what makes a restart mid-batch lose and duplicate
+ * nothing. Every {@code kafka.*} setting (TLS, SASL) applies to both clients.
  */
 @ApplicationScoped
 public class StorageEventConsumer {
     private static final Logger LOG = Logger.getLogger(StorageEventConsumer.class);
-    static final String COUNTER = "kiln.storage.events.received";
+    private static final Duration STOP_WAIT = Duration.ofSeconds(30);
 
-    private final MutinyEmitter<String> rejections;
+    private final Map<String, Object> kafkaConfig;
+    private final IngestionConfig config;
+    private final S3Storage storage;
     private final RecentStorageEvents recent;
     private final MeterRegistry registry;
+    private BatchLoop loop;
+    private Thread thread;
 
     @Inject
-    public StorageEventConsumer(@Channel("images-rejected") MutinyEmitter<String> rejections,
-                                RecentStorageEvents recent, MeterRegistry registry) {
-        this.rejections = rejections;
+    public StorageEventConsumer(@Identifier("default-kafka-broker") Map<String, Object> kafkaConfig,
+                                IngestionConfig config, S3Storage storage, RecentStorageEvents recent,
+                                MeterRegistry registry) {
+        this.kafkaConfig = kafkaConfig;
+        this.config = config;
+        this.storage = storage;
         this.recent = recent;
         this.registry = registry;
     }
 
-    @Incoming("storage-events")
-    public Uni<Void> consume(String body) {
-        S3EventNotification event;
-        String key;
+    void onStart(@Observes StartupEvent event) {
+        if (config.enabled()) {
+            start();
+        } else {
+            LOG.info("ingestion pipeline disabled (kiln.ingestion.enabled=false)");
+        }
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        stop();
+    }
+
+    /** Starts a fresh pipeline: indexes and job states are read again from the bucket. */
+    public synchronized void start() {
+        if (thread != null && thread.isAlive()) {
+            return;
+        }
+        loop = new BatchLoop(kafkaConfig, config, storage, recent, registry);
+        thread = new Thread(loop, "kiln-ingestion-pipeline");
+        thread.setDaemon(true);
+        thread.start();
+        LOG.infof("ingestion pipeline consuming kiln.storage.events and kiln.images.captioned (bucket %s)",
+                storage.bucket());
+    }
+
+    /** Stops the pipeline after its current batch (or abandons the batch, uncommitted, when stopping mid-way). */
+    public synchronized void stop() {
+        if (loop != null) {
+            loop.stop();
+        }
+        awaitEnd();
+    }
+
+    /** Test hook: ends the pipeline after the next batch saved its index, before its transaction commits. */
+    public synchronized void crashAfterNextIndexSave() {
+        if (loop != null) {
+            loop.abandonNextBatchAfterSave();
+        }
+    }
+
+    /** Waits until the pipeline thread has ended (after {@link #stop} or a simulated crash). */
+    public synchronized boolean awaitEnd() {
+        if (thread == null) {
+            return true;
+        }
         try {
-            if (body == null || body.isBlank()) {
-                throw new IllegalArgumentException("empty record");
-            }
-            event = Json.read(body, S3EventNotification.class);
-            key = event.objectKey();
-        } catch (IllegalArgumentException e) {
-            LOG.warnf("storage event ignored: invalid notification: %s", printable(e.getMessage()));
-            record(new ReceivedStorageEvent("invalid", null, null, null, null, 0, "ignored: " + e.getMessage()));
-            return Uni.createFrom().voidItem();
+            thread.join(STOP_WAIT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        String kind = event.isCreated() ? "created" : event.isRemoved() ? "removed" : "other";
-        String problem = ObjectKeys.problem(key);
-        if (problem != null && event.isCreated()) {
-            record(received(kind, event, key, "rejected: " + RejectionReason.UNSAFE_KEY.wire()));
-            ImageRejected rejected = new ImageRejected(key, null, RejectionReason.UNSAFE_KEY,
-                    "object key '" + printable(key) + "' is unsafe (" + problem + "): rename the object",
-                    event.eTag());
-            // the Kafka key is the dataset, which an unsafe key does not name reliably
-            return rejections.sendMessage(KilnMessages.cloudEvent(Json.write(rejected), null, key));
-        }
-        record(received(kind, event, key, problem == null ? "recorded" : "ignored: unsafe key"));
-        return Uni.createFrom().voidItem();
+        return !thread.isAlive();
     }
 
-    private static ReceivedStorageEvent received(String kind, S3EventNotification event, String key, String outcome) {
-        return new ReceivedStorageEvent(kind, event.name(), event.bucket(), key, event.eTag(), event.size(), outcome);
+    /** True while the pipeline thread runs. */
+    public synchronized boolean isRunning() {
+        return thread != null && thread.isAlive();
     }
 
-    private void record(ReceivedStorageEvent event) {
-        registry.counter(COUNTER, "kind", event.kind()).increment();
-        recent.add(event);
-        if (event.key() != null) {
-            LOG.infof("storage event kind=%s name=%s bucket=%s key=\"%s\" etag=%s size=%d outcome=\"%s\"",
-                    event.kind(), event.eventName(), event.bucket(), printable(event.key()), event.eTag(),
-                    event.size(), event.outcome());
-        }
-    }
-
-    /** Control characters escaped, so a hostile key cannot forge log lines. */
-    static String printable(String text) {
-        if (text == null) {
-            return "";
-        }
-        StringBuilder out = new StringBuilder(text.length());
-        text.codePoints().forEach(cp -> {
-            if (Character.isISOControl(cp) || cp == '"') {
-                out.append(String.format("\\u%04X", cp));
-            } else {
-                out.appendCodePoint(cp);
-            }
-        });
-        return out.toString();
+    /** The running pipeline (its index and job tracker), or null before the first start. */
+    public synchronized BatchLoop pipeline() {
+        return loop;
     }
 }

@@ -11,13 +11,13 @@ import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 
 /** Test inputs: checked-in fixtures (made by images/make_fixtures.py with Pillow) and bytes built here. */
-final class Fixtures {
+public final class Fixtures {
     static final String FOLDER = "datasets/cats/10_sks cat/";
 
     private Fixtures() {
     }
 
-    static byte[] resource(String name) {
+    public static byte[] resource(String name) {
         try (InputStream in = Fixtures.class.getResourceAsStream("/images/" + name)) {
             if (in == null) {
                 throw new IllegalArgumentException("missing test resource images/" + name);
@@ -36,7 +36,7 @@ final class Fixtures {
         }
     }
 
-    static byte[] encode(BufferedImage image, String format) {
+    public static byte[] encode(BufferedImage image, String format) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             if (!ImageIO.write(image, format, out)) {
@@ -49,7 +49,7 @@ final class Fixtures {
     }
 
     /** A small opaque RGB picture with a gradient, so every pixel differs. */
-    static BufferedImage gradient(int width, int height) {
+    public static BufferedImage gradient(int width, int height) {
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < height; y++) {
             for (int x = 0; x < width; x++) {

@@ -13,9 +13,9 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /** Uploads, good and bad, each with the outcome a user should see. */
-final class UploadCorpus {
+public final class UploadCorpus {
     /** One upload: its key, its bytes, and the expected rejection reason (null = accepted). */
-    record Upload(String name, String key, byte[] bytes, RejectionReason expected) {
+    public record Upload(String name, String key, byte[] bytes, RejectionReason expected) {
         @Override
         public String toString() {
             return name;
@@ -25,15 +25,15 @@ final class UploadCorpus {
     private UploadCorpus() {
     }
 
-    static byte[] png() {
+    public static byte[] png() {
         return Fixtures.encode(Fixtures.gradient(64, 48), "png");
     }
 
-    static byte[] jpeg() {
+    public static byte[] jpeg() {
         return Fixtures.encode(Fixtures.gradient(64, 48), "jpeg");
     }
 
-    static List<Upload> good() {
+    public static List<Upload> good() {
         String f = Fixtures.FOLDER;
         return List.of(
                 new Upload("png", f + "a.png", png(), null),
@@ -46,7 +46,7 @@ final class UploadCorpus {
                 new Upload("regularization image", "datasets/cats/reg/1_cat/h.png", png(), null));
     }
 
-    static List<Upload> bad() {
+    public static List<Upload> bad() {
         String f = Fixtures.FOLDER;
         byte[] png = png();
         byte[] jpeg = jpeg();
