@@ -94,6 +94,8 @@ public final class ImageGenerator {
      * and are freed before returning.
      */
     public TextToImage.Generated generate(SamplePrompt prompt, NDManager manager, StepListener listener) {
+        // grad mode is per thread and on by default in libtorch: inference on any thread records no graph
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
         try (NDManager scope = manager.newSubManager()) {
             // sd-scripts' lpw pipeline encodes both prompts at once so they share one chunk count (same shapes)
             LongPromptWeighting.Embeddings embeddings = LongPromptWeighting.encode(textEncoder, tokenizer,

@@ -86,14 +86,8 @@ public final class LocalTraining {
         if (loaded == null && !Files.exists(modelPath)) {
             throw new IllegalArgumentException("pretrained_model_name_or_path: " + modelPath + " does not exist");
         }
-        LoadOptions load = LoadOptions.defaults();
-        if (job.givenArguments().contains("v2")) {
-            load = load.withV2(job.flag("v2"));
-        }
-        if (job.givenArguments().contains("v_parameterization")) {
-            load = load.withVParameterization(job.flag("v_parameterization"));
-        }
-        StableDiffusionModel model = loaded != null ? loaded : StableDiffusionLoader.load(modelPath, manager, load);
+        StableDiffusionModel model = loaded != null ? loaded
+                : StableDiffusionLoader.load(modelPath, manager, loadOptions(job));
         ClipTokenizer tokenizer = options.tokenizer() != null ? ClipTokenizer.fromFolder(options.tokenizer())
                 : model.tokenizer();
         if (job.flag("v2")) {
@@ -146,6 +140,18 @@ public final class LocalTraining {
             Prepared p = prepare(options, manager, listener);
             return p.trainer().train(p.start(), p.outputs(), listener, control, manager);
         }
+    }
+
+    /** How the job's base model is loaded: {@code v2} / {@code v_parameterization} when the job sets them, else inferred. */
+    public static LoadOptions loadOptions(JobSpec job) {
+        LoadOptions load = LoadOptions.defaults();
+        if (job.givenArguments().contains("v2")) {
+            load = load.withV2(job.flag("v2"));
+        }
+        if (job.givenArguments().contains("v_parameterization")) {
+            load = load.withVParameterization(job.flag("v_parameterization"));
+        }
+        return load;
     }
 
     /** The job id of a job file: its folder's name for {@code .../<job>/job.toml}, else the file name's stem. */

@@ -219,6 +219,10 @@ public final class LoraTrainer {
      */
     public Result train(TrainingState start, RunOutputs outputs, TrainingListener listener, TrainingControl control,
                         NDManager manager) {
+        // libtorch's grad mode is per thread and on by default; DJL switches it off only on the thread that loaded
+        // the engine. Outside the gradient collector it must be off here too: the optimizer updates leaf tensors
+        // in place, and sampling must not record a graph
+        JniUtils.setGradMode(false);
         DatasetPlan plan = setup.plan();
         long totalSteps = plan.totalSteps();
         int epochs = Math.toIntExact(plan.epochs());
@@ -298,11 +302,13 @@ public final class LoraTrainer {
      * its backward pass ({@code kiln bench train-step}). Returns the loss.
      */
     public double forwardOnly(BatchSchedule.Batch batch, NDManager manager) {
+        JniUtils.setGradMode(false);
         return microStep(batch, 1, 0, 0, 1, manager, false);
     }
 
     /** One whole optimizer step on {@code batch} (forward, backward, clipping, update); returns the loss. */
     public double stepOnce(BatchSchedule.Batch batch, long step, NDManager manager) {
+        JniUtils.setGradMode(false);
         double value = microStep(batch, 1, 0, step, 1, manager, true);
         optimizerStep(step);
         return value;

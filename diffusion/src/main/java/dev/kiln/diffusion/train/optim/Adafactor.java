@@ -3,7 +3,6 @@ package dev.kiln.diffusion.train.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -28,7 +27,6 @@ public final class Adafactor extends StatefulOptimizer {
     private final boolean scaleParameter;
     private final boolean relativeStep;
     private final boolean warmupInit;
-    private final Map<String, Integer> steps = new HashMap<>();
 
     public Adafactor(OptimizerArgs args) {
         super("transformers.optimization.Adafactor", args);
@@ -54,7 +52,7 @@ public final class Adafactor extends StatefulOptimizer {
     @Override
     public void step(List<ParamGroup> groups, Map<String, NDArray> grads) {
         forEachParam(groups, grads, (group, name, p, g) -> {
-            int t = steps.merge(name, 1, Integer::sum);
+            int t = nextStep(name);
             Shape shape = g.getShape();
             boolean factored = shape.dimension() >= 2;
             double rmsP = rms(p);
@@ -102,15 +100,5 @@ public final class Adafactor extends StatefulOptimizer {
 
     private static double rms(NDArray x) {
         return Math.sqrt(x.square().sum().getFloat() / x.size());
-    }
-
-    @Override
-    Map<String, Double> scalars() {
-        return stepScalars(steps);
-    }
-
-    @Override
-    void restoreScalars(Map<String, Double> scalars) {
-        restoreSteps(scalars, steps);
     }
 }

@@ -2,7 +2,6 @@ package dev.kiln.diffusion.train.optim;
 
 import ai.djl.ndarray.NDArray;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -18,7 +17,6 @@ public final class AdamW extends StatefulOptimizer {
     private final double beta2;
     private final double eps;
     private final double weightDecay;
-    private final Map<String, Integer> steps = new HashMap<>();
 
     public AdamW(OptimizerArgs args) {
         super("torch.optim.adamw.AdamW", args);
@@ -36,7 +34,7 @@ public final class AdamW extends StatefulOptimizer {
     @Override
     public void step(List<ParamGroup> groups, Map<String, NDArray> grads) {
         forEachParam(groups, grads, (group, name, p, g) -> {
-            int t = steps.merge(name, 1, Integer::sum);
+            int t = nextStep(name);
             double lr = group.lr();
             NDArray m = slot(name, "exp_avg", p);
             NDArray v = slot(name, "exp_avg_sq", p);
@@ -48,15 +46,5 @@ public final class AdamW extends StatefulOptimizer {
             NDArray denom = v.sqrt().divi((float) biasCorrection2Sqrt).addi((float) eps);
             p.subi(m.div(denom).muli((float) (lr / biasCorrection1)));
         });
-    }
-
-    @Override
-    Map<String, Double> scalars() {
-        return stepScalars(steps);
-    }
-
-    @Override
-    void restoreScalars(Map<String, Double> scalars) {
-        restoreSteps(scalars, steps);
     }
 }

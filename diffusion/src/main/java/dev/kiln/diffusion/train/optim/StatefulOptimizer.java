@@ -16,6 +16,7 @@ abstract class StatefulOptimizer implements Optimizer {
     private final String description;
     private NDManager stateManager;
     private final Map<String, NDArray> slots = new HashMap<>();
+    private final Map<String, Integer> steps = new HashMap<>();
 
     StatefulOptimizer(String className, OptimizerArgs args) {
         String shown = args.describe();
@@ -124,24 +125,20 @@ abstract class StatefulOptimizer implements Optimizer {
         restoreScalars(state.scalars());
     }
 
-    /** The optimizer's non-tensor state; none by default. */
+    /** Counts one more update of parameter {@code name} and returns the count (torch's per-parameter {@code step}). */
+    int nextStep(String name) {
+        return steps.merge(name, 1, Integer::sum);
+    }
+
+    /** The optimizer's non-tensor state: the per-parameter step counts as {@code step/<param>}. */
     Map<String, Double> scalars() {
-        return Map.of();
-    }
-
-    /** Restores what {@link #scalars} returned. */
-    void restoreScalars(Map<String, Double> scalars) {
-    }
-
-    /** Per-parameter step counts as scalars {@code step/<param>}. */
-    static Map<String, Double> stepScalars(Map<String, Integer> steps) {
         Map<String, Double> out = new LinkedHashMap<>();
         steps.forEach((name, t) -> out.put("step/" + name, t.doubleValue()));
         return out;
     }
 
-    /** Reads back {@link #stepScalars}. */
-    static void restoreSteps(Map<String, Double> scalars, Map<String, Integer> steps) {
+    /** Restores what {@link #scalars} returned. */
+    void restoreScalars(Map<String, Double> scalars) {
         steps.clear();
         scalars.forEach((key, value) -> {
             if (key.startsWith("step/")) {
