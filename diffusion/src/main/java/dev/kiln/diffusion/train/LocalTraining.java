@@ -107,10 +107,6 @@ public final class LocalTraining {
         LocalLatents latents = new LocalLatents(root, cache);
         latents.fill(plan, new LatentEncoder(model.vae()), manager, listener::caching);
 
-        LoraTrainer trainer = new LoraTrainer(new LoraTrainer.Setup(settings, plan, model, tokenizer, latents), manager);
-        String outputDirArg = job.stringArgument("output_dir");
-        Path outputDir = root.resolve(outputDirArg != null ? outputDirArg : "outputs/" + job.name());
-        List<SamplePrompt> prompts = samplePrompts(job, root);
         Path resume = options.resume() != null ? options.resume()
                 : job.stringArgument("resume") != null ? root.resolve(job.stringArgument("resume")) : null;
         TrainingState start;
@@ -119,15 +115,24 @@ public final class LocalTraining {
                 throw new IllegalArgumentException("resume: " + resume + " is not a Kiln training state folder");
             }
             start = TrainingState.read(resume);
-            if (start.seed() != settings.seed() && job.argument("seed") != null) {
+            if (job.argument("seed") == null) {
+                // no seed in the job: the run continues with the seed it started with (the order and noise replay)
+                settings = settings.withSeed(start.seed());
+            } else if (start.seed() != settings.seed()) {
                 throw new IllegalArgumentException("resume: " + resume + " was trained with seed " + start.seed()
                         + ", the job says " + settings.seed());
             }
-            trainer.restore(resume, manager);
         } else {
             start = new TrainingState(0, 0, 0, false, settings.seed(), List.of(),
                     LoraMetadata.newSessionId(new java.security.SecureRandom()), LoraMetadata.unixTime(Instant.now()));
         }
+        LoraTrainer trainer = new LoraTrainer(new LoraTrainer.Setup(settings, plan, model, tokenizer, latents), manager);
+        if (resume != null) {
+            trainer.restore(resume, manager);
+        }
+        String outputDirArg = job.stringArgument("output_dir");
+        Path outputDir = root.resolve(outputDirArg != null ? outputDirArg : "outputs/" + job.name());
+        List<SamplePrompt> prompts = samplePrompts(job, root);
         RunOutputs outputs = new LoraRunOutputs(job, plan, settings, model, tokenizer, prompts, outputDir,
                 Files.exists(modelPath) ? modelPath : null,
                 start, trainer.optimizer().description(), listener, manager);

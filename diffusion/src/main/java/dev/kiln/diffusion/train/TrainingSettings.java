@@ -84,6 +84,14 @@ public record TrainingSettings(long seed, double learningRate, Double unetLr, Do
                 job.trainingLength().gradientAccumulationSteps(), totalSteps);
     }
 
+    /** These settings with another seed (a resumed run whose job sets none keeps the seed it started with). */
+    public TrainingSettings withSeed(long newSeed) {
+        return new TrainingSettings(newSeed, learningRate, unetLr, textEncoderLr, optimizerType, optimizerArgs,
+                lrScheduler, warmupSteps, numCycles, power, maxGradNorm, clipSkip, maxTokenLength, weightedCaptions,
+                noise, loss, zeroTerminalSnr, network, networkWeights, scaleWeightNorms, savePrecision,
+                gradientAccumulationSteps, totalSteps);
+    }
+
     /** These settings with {@code network_weights} replaced (e.g. resolved against the run's root folder). */
     public TrainingSettings withNetworkWeights(String path) {
         return new TrainingSettings(seed, learningRate, unetLr, textEncoderLr, optimizerType, optimizerArgs,

@@ -100,6 +100,37 @@ class LoraTrainingTest {
     }
 
     @Test
+    void aJobWithoutASeedResumesWithTheSeedItStartedWith() throws java.io.IOException {
+        Path job = TinyTrainingFixture.writeRun(root, "noseed", "max_train_steps = 4\n");
+        java.nio.file.Files.writeString(job, java.nio.file.Files.readString(job).replace("seed = 7\n", ""));
+        Path state = root.resolve("state-at-2");
+        Map<String, float[]> straight;
+        long seed;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            LocalTraining.Prepared p = LocalTraining.prepare(options(job, null), manager, new TrainingListener() { });
+            seed = p.start().seed();
+            p.trainer().train(p.start(), new RunOutputs() {
+                @Override
+                public void afterStep(long step, int epoch, TrainingState s, LoraTrainer trainer) {
+                    if (step == 2) {
+                        trainer.saveState(state, s);
+                    }
+                }
+            }, new TrainingListener() { }, TrainingControl.NONE, manager);
+            straight = values(p.trainer().allParameters());
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            LocalTraining.Prepared p = LocalTraining.prepare(options(job, state), manager, new TrainingListener() { });
+            assertEquals(seed, p.trainer().setup().settings().seed());
+            p.trainer().train(p.start(), RunOutputs.NONE, new TrainingListener() { }, TrainingControl.NONE, manager);
+            Map<String, float[]> resumed = values(p.trainer().allParameters());
+            for (String key : straight.keySet()) {
+                assertArrayEquals(straight.get(key), resumed.get(key), 0f, key);
+            }
+        }
+    }
+
+    @Test
     void networkWeightsContinueFromASavedLora() throws java.io.IOException {
         Path first = TinyTrainingFixture.writeRun(root, "first", "max_train_steps = 2\noutput_name = \"first\"\n");
         LocalTraining.run(options(first, null), new TrainingListener() { }, TrainingControl.NONE);
