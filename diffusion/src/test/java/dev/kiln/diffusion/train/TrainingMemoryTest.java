@@ -13,20 +13,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Memory hygiene of the training loop: over 1,000 optimizer steps the number of arrays held by the run's manager
- * stays constant after a warm-up, and the process's native memory (resident set minus the committed Java heap,
- * sampled every 100 steps) has no upward trend: the least-squares slope over the run must stay under a leak of
- * {@value #ALLOWED_GROWTH_MIB} MiB per 900 steps. A slope, not two end points, so that allocator noise (arenas
- * growing and shrinking) does not count as a leak while a per-step leak, which grows linearly, does. Runs in its
- * own JVM (see the diffusion pom).
+ * Memory hygiene of the training loop: over 1,000 optimizer steps after a warm-up the number of arrays held by the
+ * run's manager stays constant, and the process's native memory (resident set minus the committed Java heap, which
+ * the pom fixes and pre-touches for this test; sampled every 100 steps) does not keep growing. A leak grows with
+ * every step, so it shows as a slope that persists: the Theil–Sen slope (median of the pairwise slopes) over the
+ * second half of the run must stay under {@value #ALLOWED_TREND_MIB} MiB per 1,000 steps. One-time rises (an
+ * allocator arena or kernel cache settling, measured at up to about 15 MiB once in a run) are bounded separately by
+ * {@value #ALLOWED_RISE_MIB} MiB over the whole run. Runs in its own JVM (see the diffusion pom).
  */
 class TrainingMemoryTest {
 
-    private static final long STEPS = 1000;
-    private static final long WARM_UP = 100;
+    /** Allocator pools settle during the first steps; the 1,000 measured steps follow. */
+    private static final long WARM_UP = 200;
+    private static final long STEPS = WARM_UP + 1000;
     private static final long SAMPLE_EVERY = 100;
-    /** A leak of one small activation per step (16×16×32 floats, 32 KiB) adds about 28 MiB per 900 steps. */
-    private static final long ALLOWED_GROWTH_MIB = 24;
+    /** A leak of one small activation per step (16×16×32 floats, 32 KiB) adds about 31 MiB per 1,000 steps. */
+    private static final long ALLOWED_TREND_MIB = 8;
+    private static final long ALLOWED_RISE_MIB = 48;
 
     @TempDir
     Path root;
@@ -60,30 +63,31 @@ class TrainingMemoryTest {
         for (long[] s : samples) {
             report.append(String.format(" %d: %.1f/%d", s[0], s[1] / 1048576.0, s[2]));
         }
-        double slopeBytesPerStep = slope(samples);
-        double growth900 = slopeBytesPerStep * (STEPS - WARM_UP) / 1048576.0;
-        System.out.println(report + String.format("; trend %.1f MiB per %d steps", growth900, STEPS - WARM_UP));
+        List<long[]> secondHalf = samples.subList(samples.size() / 2, samples.size());
+        double trend = slope(secondHalf) * 1000 / 1048576.0;
+        double rise = (samples.stream().mapToLong(x -> x[1]).max().orElseThrow() - samples.get(0)[1]) / 1048576.0;
+        System.out.println(report + String.format("; trend %.1f MiB per 1000 steps over steps %d-%d, rise %.1f MiB",
+                trend, secondHalf.get(0)[0], STEPS, rise));
         for (long[] s : samples) {
             assertEquals(samples.get(0)[2], s[2], "arrays held by the run's manager at step " + s[0] + "; " + report);
         }
-        assertTrue(growth900 < ALLOWED_GROWTH_MIB, "native memory trend " + growth900 + " MiB; " + report);
+        assertTrue(trend < ALLOWED_TREND_MIB, "native memory keeps growing: " + trend + " MiB per 1000 steps; " + report);
+        assertTrue(rise < ALLOWED_RISE_MIB, "native memory rose by " + rise + " MiB; " + report);
     }
 
-    /** Least-squares slope of native bytes over steps. */
+    /** Theil–Sen slope of native bytes over steps: the median of the slopes between every pair of samples. */
     private static double slope(List<long[]> samples) {
-        double n = samples.size();
-        double mx = samples.stream().mapToDouble(s -> s[0]).sum() / n;
-        double my = samples.stream().mapToDouble(s -> s[1]).sum() / n;
-        double sxy = 0;
-        double sxx = 0;
-        for (long[] s : samples) {
-            sxy += (s[0] - mx) * (s[1] - my);
-            sxx += (s[0] - mx) * (s[0] - mx);
+        List<Double> slopes = new ArrayList<>();
+        for (int i = 0; i < samples.size(); i++) {
+            for (int j = i + 1; j < samples.size(); j++) {
+                slopes.add((double) (samples.get(j)[1] - samples.get(i)[1]) / (samples.get(j)[0] - samples.get(i)[0]));
+            }
         }
-        return sxy / sxx;
+        java.util.Collections.sort(slopes);
+        int n = slopes.size();
+        return n % 2 == 1 ? slopes.get(n / 2) : (slopes.get(n / 2 - 1) + slopes.get(n / 2)) / 2;
     }
 
-    /** {native bytes, managed arrays}: RSS minus the committed heap, after a GC so freed buffers are returned. */
     private static long[] measure(NDManager manager) {
         System.gc();
         Runtime rt = Runtime.getRuntime();
