@@ -371,15 +371,14 @@ public final class LoraTrainer {
             NDArray timesteps = manager.create(draw.timesteps());
             ClipTextModel textEncoder = model.textEncoder().withLayerHook(hook(ModelPart.TEXT_ENCODER, moduleDropout));
             UNet2DConditionModel unet = model.unet().withLayerHook(hook(ModelPart.UNET, moduleDropout));
+            java.util.function.Supplier<NDArray> forward = () -> loss.loss(
+                    unet.forward(noisy, timesteps, encode(textEncoder, captions, manager)), target, draw.timesteps(),
+                    sampleWeights);
             if (!backward) {
-                NDArray conditioning = encode(textEncoder, captions, manager);
-                NDArray prediction = unet.forward(noisy, timesteps, conditioning);
-                return loss.loss(prediction, target, draw.timesteps(), sampleWeights).getFloat();
+                return forward.get().getFloat();
             }
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                NDArray conditioning = encode(textEncoder, captions, manager);
-                NDArray prediction = unet.forward(noisy, timesteps, conditioning);
-                NDArray value = loss.loss(prediction, target, draw.timesteps(), sampleWeights);
+                NDArray value = forward.get();
                 double lossValue = value.getFloat();
                 collector.backward(ScalarOps.div(value, accumulation));
                 return lossValue;
