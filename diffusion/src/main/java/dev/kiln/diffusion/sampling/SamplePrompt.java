@@ -44,6 +44,27 @@ public record SamplePrompt(String prompt, String negativePrompt, int width, int 
                 name);
     }
 
+    /**
+     * The prompt as one sd-scripts prompt line ({@code prompt --n ... --w 512 --h 512 --d 42 --s 30 --l 7.5 --ss
+     * euler_a}) that {@link SamplePrompts#parseLine} reads back to this record; how a prompt from a {@code .json} or
+     * {@code .toml} prompts file travels in a {@code kiln.samples.requested} event.
+     */
+    public String toLine() {
+        StringBuilder line = new StringBuilder(prompt);
+        if (negativePrompt != null) {
+            line.append(" --n ").append(negativePrompt);
+        }
+        line.append(" --w ").append(width).append(" --h ").append(height);
+        if (seed != null) {
+            line.append(" --d ").append(seed);
+        }
+        line.append(" --s ").append(steps).append(" --l ").append(scale);
+        if (sampler != null) {
+            line.append(" --ss ").append(sampler);
+        }
+        return line.toString();
+    }
+
     /** The width actually generated: rounded down to a multiple of 8, at least 64 (as sd-scripts does). */
     public int generatedWidth() {
         return roundSize(width);

@@ -63,6 +63,15 @@ public final class LocalTraining {
      */
     public static Prepared prepare(Options options, NDManager manager, TrainingListener listener,
                                    StableDiffusionModel loaded) {
+        return prepare(options, manager, listener, loaded, null);
+    }
+
+    /**
+     * As {@link #prepare(Options, NDManager, TrainingListener, StableDiffusionModel)}, with sample points handed to
+     * {@code sampleRequests} instead of rendered in this process (null renders them here).
+     */
+    public static Prepared prepare(Options options, NDManager manager, TrainingListener listener,
+                                   StableDiffusionModel loaded, SampleRequests sampleRequests) {
         Path root = options.root();
         String fileName = options.jobFile().getFileName().toString();
         String jobName = jobName(options.jobFile());
@@ -135,7 +144,7 @@ public final class LocalTraining {
         List<SamplePrompt> prompts = samplePrompts(job, root);
         RunOutputs outputs = new LoraRunOutputs(job, plan, settings, model, tokenizer, prompts, outputDir,
                 Files.exists(modelPath) ? modelPath : null,
-                start, trainer.optimizer().description(), listener, manager);
+                start, trainer.optimizer().description(), listener, manager, sampleRequests);
         return new Prepared(job, plan, outputDir, trainer, outputs, start);
     }
 

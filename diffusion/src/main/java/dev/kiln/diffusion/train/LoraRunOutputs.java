@@ -45,16 +45,19 @@ public final class LoraRunOutputs implements RunOutputs {
     private final SaveSchedule saves;
     private final SampleSchedule samples;
     private final NDManager manager;
+    private final SampleRequests sampleRequests;
 
     /**
      * @param baseModelFile the base model's file or folder (for ss_sd_model_name and hashes), or null
      * @param start         the run's identity (session id, start time, seed), kept across resumes
      * @param manager       for sample rendering (freed per image)
+     * @param sampleRequests where sample points go instead of rendering here, or null to render into
+     *                       {@code output_dir/sample/}
      */
     public LoraRunOutputs(JobSpec job, DatasetPlan plan, TrainingSettings settings, StableDiffusionModel model,
                           ClipTokenizer tokenizer, List<SamplePrompt> prompts, Path outputDir, Path baseModelFile,
                           TrainingState start, String optimizerDescription, TrainingListener listener,
-                          NDManager manager) {
+                          NDManager manager, SampleRequests sampleRequests) {
         this.job = job;
         this.settings = settings;
         this.model = model;
@@ -63,6 +66,7 @@ public final class LoraRunOutputs implements RunOutputs {
         this.outputDir = outputDir;
         this.listener = listener;
         this.manager = manager;
+        this.sampleRequests = sampleRequests;
         this.outputName = job.stringArgument("output_name");
         this.metadata = new LoraMetadata.Run(job, plan, start.sessionId(), start.trainingStartedAt(), settings.seed(),
                 baseModelFile, null, optimizerDescription);
@@ -73,7 +77,7 @@ public final class LoraRunOutputs implements RunOutputs {
     @Override
     public void atStart(long step, LoraTrainer trainer) {
         if (step == 0 && samples.atStart()) {
-            sample(trainer, 0, 0);
+            sample(trainer, 0, 0, 0);
         }
     }
 
@@ -92,7 +96,7 @@ public final class LoraRunOutputs implements RunOutputs {
             listener.checkpoint(file, stateDir, step, epoch);
         }
         if (samples.afterStep(step)) {
-            sample(trainer, null, step);
+            sample(trainer, null, step, epoch);
         }
     }
 
@@ -111,7 +115,7 @@ public final class LoraRunOutputs implements RunOutputs {
             listener.checkpoint(file, stateDir, step, epoch);
         }
         if (samples.afterEpoch(epoch, step)) {
-            sample(trainer, epoch, step);
+            sample(trainer, epoch, step, epoch);
         }
     }
 
@@ -127,7 +131,7 @@ public final class LoraRunOutputs implements RunOutputs {
 
     @Override
     public void sampleNow(long step, int epoch, LoraTrainer trainer) {
-        sample(trainer, null, step);
+        sample(trainer, null, step, epoch);
     }
 
     @Override
@@ -165,10 +169,23 @@ public final class LoraRunOutputs implements RunOutputs {
         }
     }
 
-    private void sample(LoraTrainer trainer, Integer epoch, long step) {
-        List<Path> written = sample(trainer, epoch, step, manager);
+    /**
+     * A sample point: {@code fileEpoch} is the epoch sd-scripts names the files by (null: by step), {@code epoch} the
+     * epoch the run is in.
+     */
+    private void sample(LoraTrainer trainer, Integer fileEpoch, long step, int epoch) {
+        if (prompts.isEmpty()) {
+            return;
+        }
+        if (sampleRequests != null) {
+            Path file = outputDir.resolve(".sample-network-" + step + "." + EXT);
+            save(trainer, file, LoraMetadata.forStepSave(metadata, step, Math.max(epoch - 1, 0), now()));
+            sampleRequests.requested(file, prompts, step, epoch);
+            return;
+        }
+        List<Path> written = sample(trainer, fileEpoch, step, manager);
         if (!written.isEmpty()) {
-            listener.samples(written, step, epoch == null ? 0 : epoch);
+            listener.samples(written, step, fileEpoch == null ? 0 : fileEpoch);
         }
     }
 

@@ -31,6 +31,17 @@ class SamplePromptsTest {
     }
 
     @Test
+    void aPromptWrittenAsALineReadsBackTheSame() {
+        for (SamplePrompt p : List.of(
+                SamplePrompts.parseLine("a cat, best quality --n low quality, worst quality --w 768 --h 512 --d 1 --l 7.5 --s 28"),
+                SamplePrompts.parseLine("x --ss euler_a --l 3.25"),
+                SamplePrompt.of("only a prompt"),
+                new SamplePrompt("p", "n", 64, 72, 4294967295L, 1000, 12f, "dpmsolver++"))) {
+            assertEquals(p, SamplePrompts.parseLine(p.toLine()), p.toLine());
+        }
+    }
+
+    @Test
     void defaultsAreThoseOfSdScripts() {
         SamplePrompt p = SamplePrompts.parseLine("masterpiece, a dog");
         assertEquals(SamplePrompt.of("masterpiece, a dog"), p);

@@ -149,6 +149,32 @@ class LoraTrainingTest {
         }
     }
 
+    @Test
+    void sampleRequestsGetTheNetworkAsTrainedAtEachSamplePointAndNothingIsRenderedHere() throws java.io.IOException {
+        Path job = TinyTrainingFixture.writeRun(root, "requests", "max_train_steps = 4\nsample_every_n_steps = 2\n"
+                + "sample_prompts = [\"s c --w 64 --h 64 --s 2 --d 3\", \"r d --n c\"]\n");
+        List<Long> steps = new ArrayList<>();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            LocalTraining.Prepared p = LocalTraining.prepare(options(job, null), manager, new TrainingListener() { },
+                    null, (network, prompts, step, epoch) -> {
+                        steps.add(step);
+                        assertEquals(List.of("s c --w 64 --h 64 --d 3 --s 2 --l 7.5", "r d --n c --w 512 --h 512 --s 30 --l 7.5"),
+                                prompts.stream().map(dev.kiln.diffusion.sampling.SamplePrompt::toLine).toList());
+                        try (NDManager m = manager.newSubManager()) {
+                            // the file holds exactly the weights trained so far, under kohya's names
+                            dev.kiln.diffusion.lora.LoraNetwork saved = dev.kiln.diffusion.lora.LoraNetwork.load(network, m);
+                            assertFalse(saved.modules().isEmpty());
+                        }
+                        try (dev.kiln.diffusion.safetensors.SafeTensors file = dev.kiln.diffusion.safetensors.SafeTensors.open(network)) {
+                            assertEquals(String.valueOf(step), file.metadata().get("ss_steps"));
+                        }
+                    });
+            p.trainer().train(p.start(), p.outputs(), new TrainingListener() { }, TrainingControl.NONE, manager);
+        }
+        assertEquals(List.of(2L, 4L), steps);
+        assertFalse(java.nio.file.Files.exists(root.resolve("outputs/requests/sample")), "rendered by the requester");
+    }
+
     private static Map<String, float[]> values(Map<String, NDArray> params) {
         Map<String, float[]> out = new LinkedHashMap<>();
         params.forEach((k, v) -> out.put(k, v.toFloatArray()));

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.model.events.EventSchemas;
+import dev.kiln.model.json.Json;
 import dev.kiln.model.keys.ObjectKeys;
 import dev.kiln.model.topics.Topics;
 import dev.kiln.service.storage.ObjectInfo;
@@ -55,21 +57,25 @@ class TrainerServiceTest {
 
     TrainerFixture fixture;
     TopicWatcher progress;
+    TopicWatcher sampleRequests;
 
     @BeforeAll
     static void topics() {
-        KafkaTestResource.createTopics(3, Topics.LATENTS_CACHED, Topics.TRAINING_CONTROL, Topics.TRAINING_PROGRESS);
+        KafkaTestResource.createTopics(3, Topics.LATENTS_CACHED, Topics.TRAINING_CONTROL, Topics.TRAINING_PROGRESS,
+                Topics.SAMPLES_REQUESTED);
     }
 
     @BeforeEach
     void setUp() {
         fixture = new TrainerFixture(storage, companion);
         progress = TopicWatcher.watch(companion, Topics.TRAINING_PROGRESS);
+        sampleRequests = TopicWatcher.watch(companion, Topics.SAMPLES_REQUESTED);
     }
 
     @AfterEach
     void tearDown() {
         progress.close();
+        sampleRequests.close();
     }
 
     private static Predicate<ConsumerRecord<String, String>> of(String job, String type) {
@@ -92,7 +98,8 @@ class TrainerServiceTest {
     void jobRunsToCompletionWithContractEventsAndOutputs() throws Exception {
         String job = TrainerFixture.unique("done");
         String images = fixture.images(job, 4);
-        fixture.job(job, images, "max_train_steps = 6\nsave_every_n_steps = 3\n");
+        fixture.job(job, images, "max_train_steps = 6\nsave_every_n_steps = 3\nsample_every_n_steps = 3\n"
+                + "sample_prompts = [\"s c --w 64 --h 64 --s 2 --d 1\", \"r d --n s\"]\n");
         fixture.latentsCached(job);
 
         JsonNode completed = valid(progress.await(terminal(job), WAIT));
@@ -131,6 +138,29 @@ class TrainerServiceTest {
         assertEquals(3, checkpoints, "steps 3 and 6 (save_every_n_steps) and the final model");
         assertEquals(1, terminals);
         assertEquals("completed", events.get(events.size() - 1).path("type").asText(), "the terminal event is last");
+
+        // sample points went to the sampler as requests naming the network trained so far (rendered elsewhere)
+        List<ConsumerRecord<String, String>> requests = sampleRequests.awaitCount(r -> job.equals(r.key()), 2, WAIT);
+        List<Long> sampledAt = new ArrayList<>();
+        for (ConsumerRecord<String, String> r : requests) {
+            JsonNode body = Json.tree(Json.read(r.value(), JsonNode.class));
+            assertEquals(List.of(), EventSchemas.validateRecord(Topics.SAMPLES_REQUESTED, TopicWatcher.headers(r), body),
+                    r.value());
+            long step = body.path("step").asLong();
+            sampledAt.add(step);
+            assertEquals(ObjectKeys.sampleNetwork(job, step), body.path("checkpointKey").asText());
+            assertEquals("[\"s c --w 64 --h 64 --d 1 --s 2 --l 7.5\",\"r d --n s --w 512 --h 512 --s 30 --l 7.5\"]",
+                    body.path("prompts").toString());
+            java.nio.file.Path file = java.nio.file.Files.createTempFile("sample-network", ".safetensors");
+            storage.getToFile(body.path("checkpointKey").asText(), file);
+            try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                assertFalse(dev.kiln.diffusion.lora.LoraNetwork.load(file, m).modules().isEmpty(), "a kohya LoRA");
+            } finally {
+                java.nio.file.Files.delete(file);
+            }
+        }
+        assertEquals(List.of(3L, 6L), sampledAt);
+        assertTrue(storage.list(ObjectKeys.outputPrefix(job) + "samples/", true).isEmpty(), "not rendered in the trainer");
 
         // the latents computed for this job went to the shared cache: 4 images, no flip
         List<ObjectInfo> latents = storage.list(ObjectKeys.LATENT_CACHE, true);

@@ -166,6 +166,14 @@ public final class ObjectKeys {
         return requireSafe(statePrefix(job) + relative);
     }
 
+    /**
+     * {@code outputs/<job>/state/samples/step-<N>.safetensors}: the network as trained at step N, which a
+     * {@code kiln.samples.requested} event asks the sampler to render from.
+     */
+    public static String sampleNetwork(String job, long step) {
+        return stateKey(job, "samples/step-" + step + ".safetensors");
+    }
+
     /** When a sample was made: at an epoch end ({@code e}) or at a step ({@code s}). */
     public enum SampleAt {
         EPOCH('e'), STEP('s');

@@ -202,6 +202,7 @@ class ObjectKeysTest {
         assertEquals("outputs/j/mylora-step00000500.safetensors", ObjectKeys.stepModel("j", "mylora", 500));
         assertEquals("outputs/j/mylora-000003.safetensors", ObjectKeys.epochModel("j", "mylora", 3));
         assertEquals("outputs/j/samples/mylora_e000003_00.png", ObjectKeys.sample("j", "mylora", ObjectKeys.SampleAt.EPOCH, 3, 0));
+        assertEquals("outputs/j/state/samples/step-40.safetensors", ObjectKeys.sampleNetwork("j", 40));
         assertEquals("outputs/j/samples/mylora_s000500_03.png", ObjectKeys.sample("j", "mylora", ObjectKeys.SampleAt.STEP, 500, 3));
         assertEquals("outputs/j/plan.json", ObjectKeys.plan("j"));
         assertEquals("outputs/j/events.jsonl", ObjectKeys.eventLog("j"));

@@ -20,6 +20,7 @@ import dev.kiln.trainer.TrainerConfig;
 import dev.kiln.trainer.control.ControlCommands;
 import dev.kiln.trainer.progress.ProgressEvents;
 import dev.kiln.trainer.progress.ProgressListener;
+import dev.kiln.trainer.samples.SampleRequester;
 import dev.kiln.trainer.state.PeriodicState;
 import dev.kiln.trainer.state.StateStore;
 import dev.kiln.trainer.workspace.JobWorkspace;
@@ -35,7 +36,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Trains one job: mirrors its objects (and cached latents, and its last state when it was interrupted) into a work
- * folder, runs the engine as {@code kiln train} does, uploads checkpoints, states and new latents, and ends with
+ * folder, runs the engine as {@code kiln train} does (sample points go to the sampler service as
+ * {@code kiln.samples.requested}), uploads checkpoints, states and new latents, and ends with
  * exactly one terminal event, recorded in {@code outputs/<job>/state/ended.json} first so no trainer runs it again.
  */
 @ApplicationScoped
@@ -50,11 +52,14 @@ public class JobRunner {
     private final ControlCommands controls;
     private final TrainerConfig config;
     private final StateStore states;
+    private final SampleRequester samples;
     private final AtomicBoolean stopping = new AtomicBoolean();
 
     @Inject
-    public JobRunner(S3Storage storage, ProgressEvents events, ControlCommands controls, TrainerConfig config) {
+    public JobRunner(S3Storage storage, ProgressEvents events, ControlCommands controls, TrainerConfig config,
+                     SampleRequester samples) {
         this.storage = storage;
+        this.samples = samples;
         this.events = events;
         this.controls = controls;
         this.config = config;
@@ -113,7 +118,8 @@ public class JobRunner {
                 LOG.infof("job %s: resuming from %s", jobId, ObjectKeys.statePrefix(jobId));
             }
             LocalTraining.Prepared prepared = LocalTraining.prepare(
-                    new LocalTraining.Options(workspace.jobFile(jobId), root, null, resume), manager, listener, model);
+                    new LocalTraining.Options(workspace.jobFile(jobId), root, null, resume), manager, listener, model,
+                    samples.forJob(jobId));
             if (!prepared.outputDir().toAbsolutePath().normalize().startsWith(root.toAbsolutePath().normalize())) {
                 throw new IllegalArgumentException("output_dir: " + spec.stringArgument("output_dir")
                         + " is outside the job's folder; leave it unset in a service job (outputs go to "
