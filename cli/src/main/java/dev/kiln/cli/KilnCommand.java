@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.cli.bench.BenchCommand;
+import dev.kiln.cli.demo.DemoCommand;
 import dev.kiln.cli.generate.GenerateCommand;
 import dev.kiln.cli.job.SubmitCommand;
 import dev.kiln.cli.job.WatchCommand;
@@ -14,7 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Train Stable Diffusion models the way kohya sd-scripts does, as a service.",
         subcommands = {UpCommand.class, StatusCommand.class, PlanCommand.class, SubmitCommand.class,
-                WatchCommand.class, GenerateCommand.class, TrainCommand.class, BenchCommand.class})
+                WatchCommand.class, DemoCommand.class, GenerateCommand.class, TrainCommand.class, BenchCommand.class})
 public final class KilnCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -35,6 +35,16 @@ public final class ConnectionOptions {
                     + "KILN_S3_SECRET_KEY are not set (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
+    /** Options for a known stack (the one {@code kiln demo} started), as the command-line options would give them. */
+    public static ConnectionOptions of(String kafkaBootstrap, String s3Endpoint, String bucket, Path dataDir) {
+        ConnectionOptions options = new ConnectionOptions();
+        options.kafkaBootstrap = kafkaBootstrap;
+        options.s3Endpoint = s3Endpoint;
+        options.bucket = bucket;
+        options.dataDir = dataDir;
+        return options;
+    }
+
     /** Kafka bootstrap servers. */
     public String kafkaBootstrap() {
         return kafkaBootstrap;

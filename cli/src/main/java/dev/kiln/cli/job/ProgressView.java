@@ -11,7 +11,7 @@ import java.util.Locale;
  * redraws its own line with {@code \r}; elsewhere (CI logs, pipes) every event is a line of its own, since a
  * carriage return there would only garble the log.
  */
-final class ProgressView {
+public final class ProgressView {
     private static final int BAR_WIDTH = 24;
     /** ANSI "erase to end of line": a shorter redrawn line must not leave the old one's tail behind. */
     private static final String ERASE_LINE_END = "\u001b[K";
@@ -21,13 +21,13 @@ final class ProgressView {
     /** The stage whose line is still open (printed without a newline, to be redrawn), or null. */
     private Stage openLine;
 
-    ProgressView(PrintWriter out, boolean interactive) {
+    public ProgressView(PrintWriter out, boolean interactive) {
         this.out = out;
         this.interactive = interactive;
     }
 
     /** Shows one event. */
-    void show(TrainingProgress event) {
+    public void show(TrainingProgress event) {
         String line = line(event);
         boolean redrawable = interactive && isRunning(event);
         if (redrawable && openLine == event.stage()) {
@@ -45,7 +45,7 @@ final class ProgressView {
     }
 
     /** Ends a line left open for redrawing, so that whatever is printed next starts on a line of its own. */
-    void endOpenLine() {
+    public void endOpenLine() {
         if (openLine != null) {
             out.println();
             openLine = null;

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
@@ -26,14 +27,14 @@ import org.apache.kafka.common.TopicPartition;
  * <p>Reading from the beginning replays the job's history first. A job name can be submitted again, so a
  * terminal event in that history ends the watch only if no later {@code submitted} event starts a new run.
  */
-final class ProgressWatcher implements AutoCloseable {
+public final class ProgressWatcher implements AutoCloseable {
     private static final String CE_TYPE = Topics.ceTypeOf(Topics.TRAINING_PROGRESS);
     private static final Duration MAX_POLL = Duration.ofMillis(500);
     /** How long to try reaching Kafka when the caller sets no shorter limit. */
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(15);
 
     /** Where reading starts. */
-    enum Start {
+    public enum Start {
         /** The topic's first retained record: the job's whole history. */
         BEGINNING,
         /** The end of each partition as of {@link #open}: only what happens afterwards. */
@@ -41,7 +42,7 @@ final class ProgressWatcher implements AutoCloseable {
     }
 
     /** Infrastructure that cannot be reached or lacks the progress topic. */
-    static final class UnavailableException extends RuntimeException {
+    public static final class UnavailableException extends RuntimeException {
         UnavailableException(String message, Throwable cause) {
             super(message, cause);
         }
@@ -65,7 +66,7 @@ final class ProgressWatcher implements AutoCloseable {
      * @param timeout the watch's whole time limit, or null: trying to reach Kafka takes no longer than this
      * @throws UnavailableException when Kafka cannot be reached or the topic does not exist
      */
-    static ProgressWatcher open(ConnectionOptions connection, String jobId, Start start, Duration timeout) {
+    public static ProgressWatcher open(ConnectionOptions connection, String jobId, Start start, Duration timeout) {
         Duration connectTimeout = timeout != null && timeout.compareTo(CONNECT_TIMEOUT) < 0 ? timeout : CONNECT_TIMEOUT;
         KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(connection.consumerConfig("kiln-watch-" + jobId));
         try {
@@ -101,7 +102,8 @@ final class ProgressWatcher implements AutoCloseable {
      * @param timeout how long to wait in all, or null to wait until the terminal event
      * @return the terminal event, or empty on timeout
      */
-    Optional<TrainingProgress> await(Duration timeout, Consumer<TrainingProgress> onEvent, Consumer<String> onWarning) {
+    public Optional<TrainingProgress> await(Duration timeout, Consumer<TrainingProgress> onEvent,
+                                            Consumer<String> onWarning) {
         long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
         TrainingProgress endOfHistory = null;
         while (true) {
@@ -112,19 +114,9 @@ final class ProgressWatcher implements AutoCloseable {
             if (left <= 0) {
                 return Optional.empty();
             }
-            Duration wait = Duration.ofNanos(Math.min(left, MAX_POLL.toNanos()));
-            for (ConsumerRecord<String, byte[]> record : consumer.poll(wait)) {
-                if (!jobId.equals(record.key())) {
-                    continue;
-                }
-                TrainingProgress event;
-                try {
-                    event = decode(record);
-                } catch (IllegalArgumentException e) {
-                    onWarning.accept("ignoring malformed record " + record.topic() + "-" + record.partition()
-                            + " offset " + record.offset() + ": " + e.getMessage());
-                    continue;
-                }
+            for (Map.Entry<ConsumerRecord<String, byte[]>, TrainingProgress> polled : poll(left, onWarning)) {
+                ConsumerRecord<String, byte[]> record = polled.getKey();
+                TrainingProgress event = polled.getValue();
                 if (event.type() == ProgressType.SUBMITTED) {
                     endOfHistory = null; // the job was submitted again: a new run begins
                 }
@@ -137,6 +129,45 @@ final class ProgressWatcher implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Goes on reading the job's events (after {@link #await}, events that come after the terminal one, such as
+     * samples rendered from the last checkpoint) until {@code done} accepts one or {@code timeout} passes.
+     *
+     * @return whether {@code done} accepted an event in time
+     */
+    public boolean awaitMatching(Duration timeout, Predicate<TrainingProgress> done, Consumer<TrainingProgress> onEvent,
+                                 Consumer<String> onWarning) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (long left = timeout.toNanos(); left > 0; left = deadline - System.nanoTime()) {
+            for (Map.Entry<ConsumerRecord<String, byte[]>, TrainingProgress> polled : poll(left, onWarning)) {
+                onEvent.accept(polled.getValue());
+                if (done.test(polled.getValue())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** One poll of at most {@code maxNanos}: the job's well-formed events, with their records. */
+    private List<Map.Entry<ConsumerRecord<String, byte[]>, TrainingProgress>> poll(long maxNanos,
+                                                                                 Consumer<String> onWarning) {
+        List<Map.Entry<ConsumerRecord<String, byte[]>, TrainingProgress>> out = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofNanos(Math.min(maxNanos,
+                MAX_POLL.toNanos())))) {
+            if (!jobId.equals(record.key())) {
+                continue;
+            }
+            try {
+                out.add(new AbstractMap.SimpleEntry<>(record, decode(record)));
+            } catch (IllegalArgumentException e) {
+                onWarning.accept("ignoring malformed record " + record.topic() + "-" + record.partition()
+                        + " offset " + record.offset() + ": " + e.getMessage());
+            }
+        }
+        return out;
     }
 
     private boolean isHistory(ConsumerRecord<?, ?> record) {

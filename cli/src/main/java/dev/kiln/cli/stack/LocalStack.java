@@ -36,10 +36,25 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalStack implements AutoCloseable {
 
-    /** How the stack is started; defaults match ARCHITECTURE §5. */
+    /**
+     * How the stack is started; defaults match ARCHITECTURE §5. {@code serviceEnv} adds environment variables to
+     * every service (settings such as {@code KILN_TRAINER_STATE_EVERY_STEPS}).
+     */
     public record Settings(Path repoRoot, Path dataDir, int kafkaPort, int kafkaControllerPort, int s3Port,
                            String bucket, boolean infraOnly, boolean scanner, Duration readyTimeout,
-                           int servicePortOffset) {}
+                           int servicePortOffset, Map<String, String> serviceEnv) {
+
+        public Settings {
+            serviceEnv = Map.copyOf(serviceEnv);
+        }
+
+        /** The settings of {@code kiln up}: no extra service environment. */
+        public Settings(Path repoRoot, Path dataDir, int kafkaPort, int kafkaControllerPort, int s3Port, String bucket,
+                        boolean infraOnly, boolean scanner, Duration readyTimeout, int servicePortOffset) {
+            this(repoRoot, dataDir, kafkaPort, kafkaControllerPort, s3Port, bucket, infraOnly, scanner, readyTimeout,
+                    servicePortOffset, Map.of());
+        }
+    }
 
     private final Settings settings;
     private final PrintStream out;
@@ -132,31 +147,76 @@ public final class LocalStack implements AutoCloseable {
                 throw new IllegalStateException(jar + " is missing: build with 'mvn install -DskipTests'"
                         + " (the ./kiln wrapper does this on first use)");
             }
-            Map<String, String> env = new HashMap<>();
-            env.put("KILN_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
-            env.put("KILN_S3_ENDPOINT", s3.endpoint());
-            env.put("KILN_S3_ACCESS_KEY", credentials.accessKey());
-            env.put("KILN_S3_SECRET_KEY", credentials.secretKey());
-            env.put("KILN_BUCKET", settings.bucket());
-            env.put("KILN_HTTP_PORT", Integer.toString(port(def)));
-            env.put("KILN_SCANNER_ENABLED", Boolean.toString(settings.scanner()));
-            env.put("OPT_OUT_TRACKING", "true");
-            env.put("DJL_OFFLINE", "true");
-            Path dir = settings.dataDir().resolve("services").resolve(def.name());
-            ServerProcess p = ServerProcess.start(def.name(), jar.toString(),
-                    List.of("-Xmx" + def.maxHeap(), "-XX:+UseSerialGC", "-Dai.djl.offline=true",
-                            "-DENGINE_CACHE_DIR=" + settings.dataDir().resolve("djl-cache")),
-                    "io.quarkus.bootstrap.runner.QuarkusEntryPoint", List.of(), env, dir, dir.resolve("service.log"));
-            services.add(p);
-            serviceDefs.put(p, def);
+        }
+        for (ServiceDef def : ServiceDef.ALL) {
+            ServerProcess p = startService(def);
             out.printf("Started %-12s pid %-7d %s (log %s)%n", def.name(), p.pid(), url(def), p.logFile());
         }
     }
 
+    private ServerProcess startService(ServiceDef def) {
+        Path jar = def.runJar(settings.repoRoot());
+        Map<String, String> env = new HashMap<>(settings.serviceEnv());
+        env.put("KILN_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+        env.put("KILN_S3_ENDPOINT", s3.endpoint());
+        env.put("KILN_S3_ACCESS_KEY", credentials.accessKey());
+        env.put("KILN_S3_SECRET_KEY", credentials.secretKey());
+        env.put("KILN_BUCKET", settings.bucket());
+        env.put("KILN_HTTP_PORT", Integer.toString(port(def)));
+        env.put("KILN_SCANNER_ENABLED", Boolean.toString(settings.scanner()));
+        env.put("OPT_OUT_TRACKING", "true");
+        env.put("DJL_OFFLINE", "true");
+        Path dir = settings.dataDir().resolve("services").resolve(def.name());
+        ServerProcess p = ServerProcess.start(def.name(), jar.toString(),
+                List.of("-Xmx" + def.maxHeap(), "-XX:+UseSerialGC", "-Dai.djl.offline=true",
+                        "-DENGINE_CACHE_DIR=" + settings.dataDir().resolve("djl-cache")),
+                "io.quarkus.bootstrap.runner.QuarkusEntryPoint", List.of(), env, dir, dir.resolve("service.log"));
+        services.add(p);
+        serviceDefs.put(p, def);
+        return p;
+    }
+
+    /**
+     * Kills one service at once (SIGKILL: no shutdown hooks, no graceful stop), as a crashed or OOM-killed process
+     * ends; {@link #restart} starts it again.
+     */
+    public synchronized void kill(String service) {
+        ServerProcess p = process(service);
+        ProcessHandle.of(p.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        p.awaitExit(Duration.ofSeconds(30));
+        p.close();
+        services.remove(p);
+        serviceDefs.remove(p);
+    }
+
+    /** Starts a service that {@link #kill} stopped, and waits until it is ready. */
+    public synchronized void restart(String service) {
+        ServiceDef def = ServiceDef.ALL.stream().filter(d -> d.name().equals(service)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no service " + service));
+        if (serviceDefs.containsValue(def)) {
+            throw new IllegalStateException(service + " is running");
+        }
+        awaitReady(List.of(startService(def)));
+    }
+
+    /** The pid of a running service. */
+    public synchronized long pid(String service) {
+        return process(service).pid();
+    }
+
+    private ServerProcess process(String service) {
+        return serviceDefs.entrySet().stream().filter(e -> e.getValue().name().equals(service)).map(Map.Entry::getKey)
+                .findFirst().orElseThrow(() -> new IllegalArgumentException("no running service " + service));
+    }
+
     private void awaitReady() {
+        awaitReady(List.copyOf(services));
+    }
+
+    private void awaitReady(List<ServerProcess> processes) {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         long deadline = System.nanoTime() + settings.readyTimeout().toNanos();
-        for (ServerProcess p : services) {
+        for (ServerProcess p : processes) {
             ServiceDef def = serviceDefs.get(p);
             while (!isReady(http, def)) {
                 if (!p.isAlive()) {
