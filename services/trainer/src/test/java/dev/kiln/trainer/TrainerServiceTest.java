@@ -179,6 +179,11 @@ class TrainerServiceTest {
             etags.put(o.key(), o.eTag());
         }
         assertEquals(4, etags.size(), "the second job over the same images reused the cached latents");
+        // the base model was downloaded once into the trainer's model cache and reused by the second job
+        try (java.util.stream.Stream<java.nio.file.Path> models = java.nio.file.Files.list(
+                java.nio.file.Path.of("target/trainer-work/models"))) {
+            assertEquals(1, models.count(), "one cached model version");
+        }
     }
 
     @Test

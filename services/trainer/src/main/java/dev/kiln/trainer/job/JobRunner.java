@@ -91,7 +91,8 @@ public class JobRunner {
                 Clock.systemUTC());
         try {
             deleteTree(root);
-            Outcome outcome = train(jobId, new JobWorkspace(storage, root), listener);
+            Outcome outcome = train(jobId, new JobWorkspace(storage, root, config.workDir().resolve("models")),
+                    listener);
             return outcome;
         } catch (ConfigException | IllegalArgumentException e) {
             return fail(jobId, listener, "jobs/" + jobId + "/job.toml: " + e.getMessage(), e);

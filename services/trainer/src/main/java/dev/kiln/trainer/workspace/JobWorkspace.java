@@ -1,5 +1,6 @@
 package dev.kiln.trainer.workspace;
 
+import dev.kiln.diffusion.train.TrainingState;
 import dev.kiln.diffusion.train.latent.LocalLatents;
 import dev.kiln.model.dataset.DatasetBlueprint;
 import dev.kiln.model.dataset.ImageFiles;
@@ -31,11 +32,18 @@ public final class JobWorkspace {
 
     private final S3Storage storage;
     private final Path root;
+    private final Path modelCache;
     private final List<Path> images = new ArrayList<>();
 
-    public JobWorkspace(S3Storage storage, Path root) {
+    /**
+     * @param root       the job's work folder
+     * @param modelCache where base models stay between jobs (one folder per model version), or null to download the
+     *                   model into every job's folder
+     */
+    public JobWorkspace(S3Storage storage, Path root, Path modelCache) {
         this.storage = storage;
         this.root = root;
+        this.modelCache = modelCache;
     }
 
     public Path root() {
@@ -63,16 +71,12 @@ public final class JobWorkspace {
         }
         String model = spec.pretrainedModel();
         if (model != null) {
-            if (storage.exists(model)) {
-                download(model);
-            } else {
-                List<ObjectInfo> files = storage.list(folder(model), true);
-                if (files.isEmpty()) {
-                    throw new IllegalArgumentException("pretrained_model_name_or_path: no object " + model
-                            + " and no diffusers folder " + folder(model) + " in the bucket");
-                }
-                files.forEach(f -> download(f.key()));
+            List<ObjectInfo> files = storage.exists(model) ? List.of(storage.stat(model)) : storage.list(folder(model), true);
+            if (files.isEmpty()) {
+                throw new IllegalArgumentException("pretrained_model_name_or_path: no object " + model
+                        + " and no diffusers folder " + folder(model) + " in the bucket");
             }
+            mirrorModel(files);
         }
         if (spec.samplePromptsKey() != null) {
             download(spec.samplePromptsKey());
@@ -116,6 +120,37 @@ public final class JobWorkspace {
             throw new UncheckedIOException("cannot list " + folder, e);
         }
         return uploaded;
+    }
+
+    /**
+     * Mirrors a base model's objects: downloaded once per version (keys, ETags and sizes) into the model cache and
+     * hard-linked into the job's folder, so the next job on the same model downloads nothing.
+     */
+    private void mirrorModel(List<ObjectInfo> files) {
+        if (modelCache == null) {
+            files.forEach(f -> download(f.key()));
+            return;
+        }
+        Path cached = modelCache.resolve(ModelCache.version(files));
+        try {
+            if (!Files.isRegularFile(cached.resolve(ModelCache.COMPLETE))) {
+                TrainingState.deleteTree(cached);
+                for (ObjectInfo f : files) {
+                    storage.getToFile(f.key(), cached.resolve(ObjectKeys.requireSafe(f.key())));
+                }
+                Files.writeString(cached.resolve(ModelCache.COMPLETE), "");
+            }
+            Files.setLastModifiedTime(cached, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+            for (ObjectInfo f : files) {
+                Path target = local(f.key());
+                Files.createDirectories(target.getParent());
+                Files.deleteIfExists(target);
+                Files.createLink(target, cached.resolve(ObjectKeys.requireSafe(f.key())));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot mirror the base model into " + cached + ": " + e.getMessage(), e);
+        }
+        ModelCache.evict(modelCache, cached);
     }
 
     /** The local file of an object key. */
