@@ -13,7 +13,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Run a benchmark; each prints a ratio against a baseline measured in the same run.",
-        subcommands = {BenchCommand.Unet.class, BenchCommand.TrainStep.class, TaggerBench.class, IngestBench.class})
+        subcommands = {BenchCommand.Unet.class, BenchCommand.TrainStep.class, TaggerBench.class, IngestBench.class,
+                LatentsBench.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

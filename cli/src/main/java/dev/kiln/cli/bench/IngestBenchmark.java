@@ -249,7 +249,8 @@ public final class IngestBenchmark {
         }
     }
 
-    private static void createBucketAndTopics(MinioClient minio, String bootstrap) {
+    /** Creates the bucket and every topic of the contract (also used by {@code bench latents}). */
+    static void createBucketAndTopics(MinioClient minio, String bootstrap) {
         try {
             if (!minio.bucketExists(BucketExistsArgs.builder().bucket(BUCKET).build())) {
                 minio.makeBucket(MakeBucketArgs.builder().bucket(BUCKET).build());
@@ -282,11 +283,17 @@ public final class IngestBenchmark {
     }
 
     private static void awaitReady(ServerProcess service, int port) throws InterruptedException {
+        awaitReady(service, port, "ingestion");
+    }
+
+    /** Waits until a service's readiness answers 200 (also used by {@code bench latents}). */
+    static void awaitReady(ServerProcess service, int port, String name) throws InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             if (!service.isAlive()) {
-                throw new IllegalStateException("the ingestion service exited during start-up:\n" + service.logTail());
+                throw new IllegalStateException("the " + name + " service exited during start-up:\n"
+                        + service.logTail());
             }
             try {
                 HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
@@ -299,7 +306,7 @@ public final class IngestBenchmark {
             }
             Thread.sleep(250);
         }
-        throw new IllegalStateException("the ingestion service was not ready within " + READY_TIMEOUT + ":\n"
+        throw new IllegalStateException("the " + name + " service was not ready within " + READY_TIMEOUT + ":\n"
                 + service.logTail());
     }
 
@@ -402,7 +409,7 @@ public final class IngestBenchmark {
         }
     }
 
-    private static void deleteTree(Path dir) {
+    static void deleteTree(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
                 Files.deleteIfExists(p);

@@ -159,6 +159,6 @@ public final class DemoCommand implements Callable<Integer> {
         }
         out.println("Events:  every progress event of the job is on kiln.training.progress (key " + job.name() + ")");
         out.println("Try it:  ./kiln generate --model " + data.resolve("models/kiln-demo-tiny-sd1") + " --lora "
-                + blobs.resolve(loraKey) + ":1 --prompt \"a photo of a cat\" --w 128 --h 128 --steps 12 --out cat.png");
+                + blobs.resolve(loraKey) + ":1 --prompt \"a photo of a cat\" --w 64 --h 64 --steps 12 --out cat.png");
     }
 }

@@ -28,13 +28,14 @@ public record DemoJob(String name, String modelKey, String imageDir, int steps, 
     /** The subset folder: 10 repeats, identifier "kiln", class "photo" (sd-scripts' {@code <N>_<identifier> <class>}). */
     public static final String SUBSET = "10_kiln photo";
     public static final String OUTPUT_NAME = "demo-lora";
-    public static final int RESOLUTION = 128;
+    /** 64² images, 32² latents: the tiny UNet attends at full latent resolution, which grows with its square. */
+    public static final int RESOLUTION = 64;
 
     /** The demo's job: {@code name}'s dataset and a shared tiny model. */
     public static DemoJob of(String name, int steps, int sampleEvery) {
         return new DemoJob(name, ObjectKeys.MODELS + "kiln-demo-tiny-sd1", ObjectKeys.datasetPrefix(name) + SUBSET,
-                steps, sampleEvery, List.of("a photo of a cat --w 128 --h 128 --s 12 --d 1",
-                        "kiln photo, a rocket in the sky --n blurry --w 128 --h 128 --s 12 --d 2"));
+                steps, sampleEvery, List.of("a photo of a cat --w 64 --h 64 --s 12 --d 1",
+                        "kiln photo, a rocket in the sky --n blurry --w 64 --h 64 --s 12 --d 2"));
     }
 
     /** The sample images the job's schedule asks for: every prompt at every {@code sample_every_n_steps}. */
@@ -67,9 +68,8 @@ public record DemoJob(String name, String modelKey, String imageDir, int steps, 
                 %s
                 [general]
                 enable_bucket = true
-                bucket_reso_steps = 32
                 min_bucket_reso = 64
-                max_bucket_reso = 192
+                max_bucket_reso = 128
 
                 [[datasets]]
                 resolution = %d

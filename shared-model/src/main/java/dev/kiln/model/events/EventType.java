@@ -17,6 +17,7 @@ public enum EventType {
     IMAGE_CAPTIONED(ImageCaptioned.class, Topics.IMAGES_CAPTIONED),
     JOB_SUBMITTED(JobSubmitted.class, Topics.JOBS_SUBMITTED),
     JOB_PLANNED(JobPlanned.class, Topics.JOBS_PLANNED),
+    LATENT_TASK(LatentTask.class, Topics.LATENTS_TASKS),
     LATENTS_CACHED(LatentsCached.class, Topics.LATENTS_CACHED),
     TRAINING_CONTROL(TrainingControl.class, Topics.TRAINING_CONTROL),
     SAMPLES_REQUESTED(SamplesRequested.class, Topics.SAMPLES_REQUESTED),

@@ -26,6 +26,11 @@ public final class Topics {
     public static final String JOBS_SUBMITTED = "kiln.jobs.submitted";
     /** A job's plan ({@code outputs/<job>/plan.json}) is written; key = job. */
     public static final String JOBS_PLANNED = "kiln.jobs.planned";
+    /**
+     * One image's missing latents (each bucket size and flip) for the latent-cache workers; key = image sha256, so
+     * the same image of concurrent jobs lands on the same partition.
+     */
+    public static final String LATENTS_TASKS = "kiln.latents.tasks";
     /** Every latent of a plan is cached; key = job. */
     public static final String LATENTS_CACHED = "kiln.latents.cached";
     /** User commands to a running training (cancel, save-now, sample-now); key = job. */
@@ -41,6 +46,7 @@ public final class Topics {
     private static final String KEY_OBJECT = "bucket/key";
     private static final String KEY_DATASET = "dataset";
     private static final String KEY_JOB = "job id";
+    private static final String KEY_IMAGE = "image sha256";
 
     /** Every topic, in pipeline order. */
     public static final List<TopicSpec> SPECS = List.of(
@@ -50,6 +56,7 @@ public final class Topics {
             spec(IMAGES_CAPTIONED, 6, KEY_DATASET),
             spec(JOBS_SUBMITTED, 3, KEY_JOB),
             spec(JOBS_PLANNED, 3, KEY_JOB),
+            spec(LATENTS_TASKS, 6, KEY_IMAGE),
             spec(LATENTS_CACHED, 3, KEY_JOB),
             spec(TRAINING_CONTROL, 3, KEY_JOB),
             spec(SAMPLES_REQUESTED, 3, KEY_JOB),

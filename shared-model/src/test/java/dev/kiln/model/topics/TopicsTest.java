@@ -15,7 +15,8 @@ class TopicsTest {
     void everyTopicOfTheContractIsListedOnceInPipelineOrder() {
         // The topic table of ARCHITECTURE §3.
         assertEquals(List.of("kiln.storage.events", "kiln.images.accepted", "kiln.images.rejected",
-                "kiln.images.captioned", "kiln.jobs.submitted", "kiln.jobs.planned", "kiln.latents.cached",
+                "kiln.images.captioned", "kiln.jobs.submitted", "kiln.jobs.planned", "kiln.latents.tasks",
+                "kiln.latents.cached",
                 "kiln.training.control", "kiln.samples.requested", "kiln.training.progress"), Topics.ALL);
     }
 
@@ -40,6 +41,8 @@ class TopicsTest {
         assertEquals("bucket/key", storage.recordKey());
         assertEquals("dataset", Topics.byName(Topics.IMAGES_REJECTED).orElseThrow().recordKey());
         assertEquals("job id", progress.recordKey());
+        assertEquals("image sha256", Topics.byName(Topics.LATENTS_TASKS).orElseThrow().recordKey());
+        assertEquals(6, Topics.byName(Topics.LATENTS_TASKS).orElseThrow().partitions());
     }
 
     @Test
