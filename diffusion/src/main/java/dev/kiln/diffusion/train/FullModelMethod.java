@@ -188,20 +188,8 @@ public final class FullModelMethod implements TrainingMethod {
 
     @Override
     public void restoreState(Map<String, NDArray> saved, Path dir) {
-        Map<String, NDArray> all = stateTensors();
-        for (Map.Entry<String, NDArray> e : all.entrySet()) {
-            NDArray value = saved.get(e.getKey());
-            if (value == null || !value.getShape().equals(e.getValue().getShape())) {
-                throw new IllegalArgumentException(dir + ": the saved model does not match this job's at '"
-                        + e.getKey() + "' (" + (value == null ? "missing" : value.getShape() + " vs "
-                        + e.getValue().getShape()) + "); the base model, clip_skip or train_text_encoder differ");
-            }
-            e.getValue().set(value.toFloatArray());
-        }
-        if (saved.size() != all.size()) {
-            throw new IllegalArgumentException(dir + ": the saved state has " + saved.size() + " tensors, this job's "
-                    + all.size() + " (train_text_encoder / stop_text_encoder_training differ?)");
-        }
+        TrainingState.copyInto(stateTensors(), saved, dir,
+                "the base model, clip_skip, train_text_encoder or stop_text_encoder_training differ");
     }
 
     @Override

@@ -122,20 +122,7 @@ public final class LoraMethod implements TrainingMethod {
 
     @Override
     public void restoreState(Map<String, NDArray> saved, Path dir) {
-        Map<String, NDArray> all = stateTensors();
-        for (Map.Entry<String, NDArray> e : all.entrySet()) {
-            NDArray value = saved.get(e.getKey());
-            if (value == null || !value.getShape().equals(e.getValue().getShape())) {
-                throw new IllegalArgumentException(dir + ": the saved network does not match this job's network at '"
-                        + e.getKey() + "' (" + (value == null ? "missing" : value.getShape() + " vs "
-                        + e.getValue().getShape()) + "); network_dim, conv_dim or the model differ");
-            }
-            e.getValue().set(value.toFloatArray());
-        }
-        if (saved.size() != all.size()) {
-            throw new IllegalArgumentException(dir + ": the saved network has " + saved.size()
-                    + " tensors, this job's " + all.size());
-        }
+        TrainingState.copyInto(stateTensors(), saved, dir, "network_dim, conv_dim or the model differ");
     }
 
     @Override

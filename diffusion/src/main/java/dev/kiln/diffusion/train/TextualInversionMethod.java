@@ -189,13 +189,7 @@ public final class TextualInversionMethod implements TrainingMethod {
 
     @Override
     public void restoreState(Map<String, NDArray> saved, Path dir) {
-        NDArray value = saved.get(TABLE_KEY);
-        if (value == null || saved.size() != 1 || !value.getShape().equals(table.getShape())) {
-            throw new IllegalArgumentException(dir + ": the saved state is not a Textual Inversion state of this job's"
-                    + " shape " + table.getShape() + " (keys " + saved.keySet() + (value == null ? ""
-                    : ", " + value.getShape()) + "); num_vectors_per_token or the model differ");
-        }
-        table.set(value.toFloatArray());
+        TrainingState.copyInto(stateTensors(), saved, dir, "num_vectors_per_token or the model differ");
     }
 
     @Override

@@ -29,6 +29,20 @@ class CheckpointWriterTest {
     }
 
     @Test
+    void savePrecisionIsTheDtypeOfEveryTensor() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            StableDiffusionModel model = StableDiffusionLoader.load(GoldenData.root().resolve("tiny-sd15/diffusers"),
+                    manager);
+            Path file = CheckpointWriter.write(model, dir.resolve("half.safetensors"), DType.F16, Map.of());
+            try (SafeTensors st = SafeTensors.open(file)) {
+                for (String name : st.names()) {
+                    assertEquals(DType.F16, st.info(name).dtype(), name);
+                }
+            }
+        }
+    }
+
+    @Test
     void sd2RoundTripsWithFusedOpenClipAttention() {
         roundTrip(GoldenData.root().resolve("tiny-sd2-vpred/diffusers"), true);
     }
