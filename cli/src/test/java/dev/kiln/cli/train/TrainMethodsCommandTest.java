@@ -6,10 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.cli.generate.GenerateCommand;
+import dev.kiln.cli.train.TrainCommandTest.Run;
 import dev.kiln.diffusion.safetensors.SafeTensors;
 import dev.kiln.diffusion.train.TinyTrainingFixture;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -18,7 +17,6 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code kiln train} with the other three methods on the tiny SD 1.5 model over real photos, each output used by
@@ -30,15 +28,8 @@ class TrainMethodsCommandTest {
     @TempDir
     Path root;
 
-    private record Run(int status, String err) {
-    }
-
     private static Run run(Callable<Integer> command, String... args) {
-        StringWriter err = new StringWriter();
-        CommandLine cmd = new CommandLine(command);
-        cmd.setErr(new PrintWriter(err));
-        cmd.setOut(new PrintWriter(new StringWriter()));
-        return new Run(cmd.execute(args), err.toString());
+        return TrainCommandTest.run(command, args);
     }
 
     private Run train(Path job, String... more) {
