@@ -1,6 +1,7 @@
 package dev.kiln.cli.generate;
 
 import ai.djl.ndarray.NDManager;
+import dev.kiln.diffusion.embedding.Embedding;
 import dev.kiln.diffusion.image.ImageTensors;
 import dev.kiln.diffusion.lora.LoraNetwork;
 import dev.kiln.diffusion.model.LoadOptions;
@@ -28,12 +29,14 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code kiln generate}: one image from a Stable Diffusion 1.x/2.x model (diffusers folder or single-file
- * checkpoint) with optional kohya LoRAs, as sd-scripts' sample images are made. Defaults are sd-scripts' sample
+ * checkpoint, e.g. a DreamBooth or fine-tuning output) with optional kohya LoRAs and Textual Inversion embeddings
+ * ({@code --embedding FILE}: the token is the file name without extension, as in sd-scripts' generation scripts), as
+ * sd-scripts' sample images are made. Defaults are sd-scripts' sample
  * prompt defaults (512×512, 30 steps, scale 7.5, sampler ddim, random seed). Bad input exits with status 2 and a
  * message naming the flag or file; the progress bar goes to stderr and the written path to stdout.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate an image from a Stable Diffusion model, optionally with kohya LoRAs.")
+        description = "Generate an image from a Stable Diffusion model, optionally with kohya LoRAs and embeddings.")
 public final class GenerateCommand implements Callable<Integer> {
     /** Exit status for bad input (as picocli uses for usage errors). */
     public static final int INVALID_INPUT = 2;
@@ -54,6 +57,11 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--lora", paramLabel = "FILE[:MULT]", converter = LoraSpec.Converter.class,
             description = "a kohya LoRA and its multiplier (default 1.0); may repeat")
     List<LoraSpec> loras = new ArrayList<>();
+
+    @Option(names = "--embedding", paramLabel = "FILE",
+            description = "a Textual Inversion embedding (.safetensors, emb_params); its file name without extension"
+                    + " is the token to write in the prompt; may repeat")
+    List<Path> embeddings = new ArrayList<>();
 
     @Option(names = "--prompt", required = true, description = "the prompt (sd-scripts weighting: (word:1.2))")
     String prompt;
@@ -164,6 +172,11 @@ public final class GenerateCommand implements Callable<Integer> {
                 return "--lora: " + lora.file() + " does not exist";
             }
         }
+        for (Path embedding : embeddings) {
+            if (!Files.isRegularFile(embedding)) {
+                return "--embedding: " + embedding + " does not exist";
+            }
+        }
         if (out.getFileName() == null || !out.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
             return "--out: " + out + " must be a .png file";
         }
@@ -187,7 +200,15 @@ public final class GenerateCommand implements Callable<Integer> {
             applied.add(new ImageGenerator.AppliedLora(lora.file().toString(),
                     LoraNetwork.load(lora.file(), manager), lora.multiplier()));
         }
+        List<Embedding> vectors = new ArrayList<>();
+        for (Path embedding : embeddings) {
+            try {
+                vectors.add(Embedding.load(embedding, manager));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--embedding: " + e.getMessage(), e);
+            }
+        }
         ClipTokenizer words = tokenizer != null ? ClipTokenizer.fromFolder(tokenizer) : loaded.tokenizer();
-        return new ImageGenerator(loaded, words, applied, clipSkip);
+        return new ImageGenerator(loaded, words, applied, vectors, clipSkip);
     }
 }

@@ -1,7 +1,7 @@
 package dev.kiln.cli.train;
 
 import dev.kiln.diffusion.train.LocalTraining;
-import dev.kiln.diffusion.train.LoraTrainer;
+import dev.kiln.diffusion.train.DiffusionTrainer;
 import dev.kiln.diffusion.train.TrainingControl;
 import dev.kiln.model.dataset.ConfigException;
 import picocli.CommandLine.Command;
@@ -58,7 +58,7 @@ public final class TrainCommand implements Callable<Integer> {
             return INVALID;
         }
         TrainProgress progress = new TrainProgress(err);
-        LoraTrainer.Result result;
+        DiffusionTrainer.Result result;
         try {
             result = LocalTraining.run(new LocalTraining.Options(job, root, tokenizer, resume), progress,
                     TrainingControl.NONE);

@@ -89,7 +89,7 @@ class PipelineEndToEndTest {
 
     @Test
     void aJobUploadedToTheBucketTrainsToAKohyaLoraWithSamples() throws Exception {
-        DemoJob job = DemoJob.of("e2e-demo", 16, 8);
+        DemoJob job = DemoJob.of("e2e-demo", 8, 4);
         List<TrainingProgress> events = new ArrayList<>();
         try (ProgressWatcher watcher = submit(job, "")) {
             TrainingProgress end = awaitEnd(watcher, events);
@@ -98,7 +98,7 @@ class PipelineEndToEndTest {
             assertEquals(ObjectKeys.s3Uri(bucket, loraKey), end.artifact());
             // the sampler renders the last checkpoint's prompts after training ended
             watcher.awaitMatching(JOB_TIMEOUT, e -> samples(events) >= job.expectedSamples(), events::add, w -> { });
-            assertEquals(job.expectedSamples(), samples(events), "every prompt at steps 8 and 16: " + events);
+            assertEquals(job.expectedSamples(), samples(events), "every prompt at steps 4 and 8: " + events);
 
             Path lora = download(loraKey);
             try (NDManager manager = NDManager.newBaseManager(); SafeTensors file = SafeTensors.open(lora)) {
@@ -109,7 +109,7 @@ class PipelineEndToEndTest {
                 Map<String, String> metadata = file.metadata();
                 assertEquals("networks.lora", metadata.get("ss_network_module"));
                 assertEquals(DemoJob.OUTPUT_NAME, metadata.get("ss_output_name"));
-                assertEquals("16", metadata.get("ss_steps"));
+                assertEquals("8", metadata.get("ss_steps"));
                 assertEquals("8", metadata.get("ss_network_dim"));
                 assertTrue(metadata.containsKey("sshs_model_hash"), metadata.keySet().toString());
             }
@@ -143,19 +143,19 @@ class PipelineEndToEndTest {
 
     @Test
     void aTrainerKilledMidJobIsReplacedAndTheJobCompletesOnce() throws Exception {
-        DemoJob job = DemoJob.of("e2e-kill", 40, 0);
+        DemoJob job = DemoJob.of("e2e-kill", 24, 0);
         List<TrainingProgress> events = new ArrayList<>();
         try (ProgressWatcher watcher = submit(job, "")) {
             String latest = ObjectKeys.stateKey(job.name(), "latest");
-            assertTrue(watcher.awaitMatching(JOB_TIMEOUT, e -> e.type() == ProgressType.STEP && e.step() >= 10
-                    && exists(latest), events::add, w -> { }), () -> "no state by step 10: " + events + "\n" + logs());
+            assertTrue(watcher.awaitMatching(JOB_TIMEOUT, e -> e.type() == ProgressType.STEP && e.step() >= 6
+                    && exists(latest), events::add, w -> { }), () -> "no state by step 6: " + events + "\n" + logs());
             stack.kill("trainer");
             long killedAfter = events.stream().filter(e -> e.type() == ProgressType.STEP)
                     .mapToLong(TrainingProgress::step).max().orElseThrow();
             stack.restart("trainer");
             TrainingProgress end = awaitEnd(watcher, events);
             assertEquals(ProgressType.COMPLETED, end.type(), () -> end + "\n" + logs());
-            assertEquals(40, end.step());
+            assertEquals(24, end.step());
             watcher.awaitMatching(Duration.ofSeconds(10), e -> false, events::add, w -> { });
 
             List<TrainingProgress> starts = events.stream().filter(e -> e.type() == ProgressType.STARTED).toList();

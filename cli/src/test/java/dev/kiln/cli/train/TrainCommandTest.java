@@ -36,10 +36,11 @@ class TrainCommandTest {
     @TempDir
     Path root;
 
-    private record Run(int status, String err) {
+    /** A command's exit status and standard error (shared with {@link TrainMethodsCommandTest}). */
+    record Run(int status, String err) {
     }
 
-    private static Run run(Callable<Integer> command, String... args) {
+    static Run run(Callable<Integer> command, String... args) {
         StringWriter err = new StringWriter();
         CommandLine cmd = new CommandLine(command);
         cmd.setErr(new PrintWriter(err));

@@ -8,7 +8,7 @@ import dev.kiln.diffusion.model.StableDiffusionModel;
 import dev.kiln.diffusion.textencoder.ClipTextConfig;
 import dev.kiln.diffusion.tokenizer.ClipTokenizer;
 import dev.kiln.diffusion.train.LocalTraining;
-import dev.kiln.diffusion.train.LoraTrainer;
+import dev.kiln.diffusion.train.DiffusionTrainer;
 import dev.kiln.diffusion.train.TrainingListener;
 import dev.kiln.diffusion.unet.UNetConfig;
 import dev.kiln.diffusion.unet.UNetParameters;
@@ -98,7 +98,7 @@ public final class TrainStepBenchmark {
     private static void run(String label, LocalTraining.Options options, StableDiffusionModel model, int iterations,
                             NDManager manager) {
         LocalTraining.Prepared p = LocalTraining.prepare(options, manager, new TrainingListener() { }, model);
-        LoraTrainer trainer = p.trainer();
+        DiffusionTrainer trainer = p.trainer();
         BatchSchedule.Batch batch = new BatchSchedule(p.plan().datasets().get(0), 0, 1).epoch(1).get(0);
         long[] step = {0};
         trainer.forwardOnly(batch, manager); // warm-up of both paths

@@ -61,7 +61,7 @@ public final class TinyModels {
      */
     public static Path writeRandomSd1(Path folder, long seed) {
         try (NDManager manager = NDManager.newBaseManager()) {
-            DiffusersFolder.write(randomSd1(seed, manager), folder, DType.F16);
+            DiffusersWriter.write(randomSd1(seed, manager), folder, DType.F16, null);
         }
         LetterTokenizer.writeSpelling(folder.resolve("tokenizer"));
         return folder;

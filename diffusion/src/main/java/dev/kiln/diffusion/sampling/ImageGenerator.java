@@ -2,6 +2,8 @@ package dev.kiln.diffusion.sampling;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.kiln.diffusion.embedding.EmbeddedText;
+import dev.kiln.diffusion.embedding.Embedding;
 import dev.kiln.diffusion.lora.LoraNetwork;
 import dev.kiln.diffusion.lora.LoraTargets;
 import dev.kiln.diffusion.lora.ModelPart;
@@ -26,6 +28,8 @@ public final class ImageGenerator {
 
     private final ClipTokenizer tokenizer;
     private final ClipTextModel textEncoder;
+    private final LayerHook textHook;
+    private final EmbeddedText embedded;
     private final UNet2DConditionModel unet;
     private final AutoencoderKL vae;
     private final SchedulerConfig schedule;
@@ -42,6 +46,17 @@ public final class ImageGenerator {
      * @throws IllegalArgumentException naming the LoRA file or the tokenizer when they do not fit the model
      */
     public ImageGenerator(StableDiffusionModel model, ClipTokenizer tokenizer, List<AppliedLora> loras, int clipSkip) {
+        this(model, tokenizer, loras, List.of(), clipSkip);
+    }
+
+    /**
+     * As {@link #ImageGenerator(StableDiffusionModel, ClipTokenizer, List, int)} with Textual Inversion
+     * {@code embeddings}: their tokens are added to the tokenizer, their vectors after the text encoder's table, and
+     * each embedding's token in a prompt stands for all its vectors. The vectors are read at every image (a trainer
+     * may update them in place between samples).
+     */
+    public ImageGenerator(StableDiffusionModel model, ClipTokenizer tokenizer, List<AppliedLora> loras,
+                          List<Embedding> embeddings, int clipSkip) {
         int textVocabulary = model.textEncoderConfig().vocabSize();
         if (tokenizer.vocabSize() > textVocabulary) {
             // an id past the embedding table would crash inside the engine; say which part does not fit instead
@@ -66,8 +81,11 @@ public final class ImageGenerator {
             textHooks.add(lora.network().hook(ModelPart.TEXT_ENCODER, lora.multiplier()));
             unetHooks.add(lora.network().hook(ModelPart.UNET, lora.multiplier()));
         }
-        this.tokenizer = tokenizer;
-        this.textEncoder = model.textEncoder().withLayerHook(chain(textHooks));
+        this.textHook = chain(textHooks);
+        this.embedded = embeddings.isEmpty() ? null
+                : new EmbeddedText(model.textEncoderConfigJson(), model.textEncoderWeights(), tokenizer, embeddings);
+        this.tokenizer = embedded == null ? tokenizer : embedded.tokenizer();
+        this.textEncoder = model.textEncoder().withLayerHook(textHook);
         this.unet = model.unet().withLayerHook(chain(unetHooks));
         this.vae = model.vae();
         this.schedule = SchedulerConfig.kohya(model.vParameterization());
@@ -96,19 +114,31 @@ public final class ImageGenerator {
     public TextToImage.Generated generate(SamplePrompt prompt, NDManager manager, StepListener listener) {
         // grad mode is per thread and on by default in libtorch: inference on any thread records no graph
         ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        if (embedded != null) {
+            prompt = new SamplePrompt(embedded.rewrite(prompt.prompt()), embedded.rewrite(prompt.negativePrompt()),
+                    prompt.width(), prompt.height(), prompt.seed(), prompt.steps(), prompt.scale(), prompt.sampler());
+        }
+        SamplePrompt request = prompt;
         try (NDManager scope = manager.newSubManager()) {
+            ClipTextModel textEncoder = this.textEncoder;
+            if (embedded != null) {
+                // the extended table lives for this image only
+                NDArray table = embedded.extendedTable();
+                table.attach(scope);
+                textEncoder = embedded.textEncoder(table).withLayerHook(textHook);
+            }
             // sd-scripts' lpw pipeline encodes both prompts at once so they share one chunk count (same shapes)
             LongPromptWeighting.Embeddings embeddings = LongPromptWeighting.encode(textEncoder, tokenizer,
                     prompt.prompt(), prompt.negativePrompt(), clipSkip, LongPromptWeighting.DEFAULT_MAX_CHUNKS, scope);
             TextToImage.PromptEncoder encoder = (text, m) ->
-                    text.equals(prompt.prompt()) ? embeddings.conditional() : embeddings.unconditional();
+                    text.equals(request.prompt()) ? embeddings.conditional() : embeddings.unconditional();
             Denoiser denoiser = (x, t, conditioning) ->
                     unet.forward(x, x.getManager().create(new float[] {(float) t}), conditioning);
             TextToImage textToImage = new TextToImage(denoiser, encoder, vae::decode,
                     new TextToImage.LatentFormat(unet.config().inChannels(), vae.config().downscaleFactor(),
                             vae.config().scalingFactor()),
                     schedule, prompt.sampler());
-            return textToImage.generate(prompt, scope, listener);
+            return textToImage.generate(request, scope, listener);
         }
     }
 }

@@ -51,6 +51,8 @@ public final class ClipTokenizer {
     private final int eosId;
     private final int padId;
     private final boolean padTokenSplits;
+    /** transformers' added tokens (Textual Inversion), longest first: matched in the raw text before BPE. */
+    private final List<String> addedTokens;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
     private ClipTokenizer(Map<String, Integer> vocab, Map<String, Integer> mergeRanks, int padId, String source) {
@@ -59,7 +61,13 @@ public final class ClipTokenizer {
 
     private ClipTokenizer(Map<String, Integer> vocab, Map<String, Integer> mergeRanks, int padId,
                           boolean padTokenSplits, String source) {
+        this(vocab, mergeRanks, padId, padTokenSplits, List.of(), source);
+    }
+
+    private ClipTokenizer(Map<String, Integer> vocab, Map<String, Integer> mergeRanks, int padId,
+                          boolean padTokenSplits, List<String> addedTokens, String source) {
         this.padTokenSplits = padTokenSplits;
+        this.addedTokens = addedTokens;
         this.vocab = vocab;
         this.mergeRanks = mergeRanks;
         Integer bos = vocab.get(BOS_TOKEN);
@@ -190,7 +198,40 @@ public final class ClipTokenizer {
         if (newPadId == padId) {
             return this;
         }
-        return new ClipTokenizer(vocab, mergeRanks, newPadId, padTokenSplits, "tokenizer");
+        return new ClipTokenizer(vocab, mergeRanks, newPadId, padTokenSplits, addedTokens, "tokenizer");
+    }
+
+    /**
+     * A copy with transformers' {@code add_tokens(tokens)}: token i gets id {@code firstId + i}, and every occurrence
+     * of a token in a text (case-sensitive, anywhere, the longest token first) becomes that id before the rest is
+     * cleaned and split into BPE pieces.
+     *
+     * @throws IllegalArgumentException when a token is already in the vocabulary (sd-scripts refuses that token_string)
+     *                                  or an id below {@code firstId} is taken
+     */
+    public ClipTokenizer withAddedTokens(List<String> tokens, int firstId) {
+        if (firstId < idToToken.length) {
+            throw new IllegalArgumentException("added token ids must follow the vocabulary's " + idToToken.length
+                    + " ids, got " + firstId);
+        }
+        Map<String, Integer> extended = new java.util.HashMap<>(vocab);
+        List<String> added = new ArrayList<>(addedTokens);
+        for (int i = 0; i < tokens.size(); i++) {
+            String token = tokens.get(i);
+            if (token.isEmpty() || vocab.containsKey(token) || added.contains(token)) {
+                throw new IllegalArgumentException("the tokenizer already has the token '" + token
+                        + "'; use another token_string");
+            }
+            extended.put(token, firstId + i);
+            added.add(token);
+        }
+        added.sort(java.util.Comparator.comparingInt(String::length).reversed());
+        return new ClipTokenizer(extended, mergeRanks, padId, padTokenSplits, List.copyOf(added), "tokenizer");
+    }
+
+    /** The id of an added token or vocabulary entry, or null. */
+    public Integer id(String token) {
+        return vocab.get(token);
     }
 
     /**
@@ -199,7 +240,7 @@ public final class ClipTokenizer {
      * (diffusers issue #4153; kohya's SD2 training tokenizes this way). OpenCLIP, and this class by default, do not.
      */
     public ClipTokenizer withPadTokenAsSpecial() {
-        return new ClipTokenizer(vocab, mergeRanks, padId, true, "tokenizer");
+        return new ClipTokenizer(vocab, mergeRanks, padId, true, addedTokens, "tokenizer");
     }
 
     public int bosId() {
@@ -228,6 +269,38 @@ public final class ClipTokenizer {
 
     /** Token ids of {@code text}: no BOS/EOS, no truncation. */
     public int[] encode(String text) {
+        if (addedTokens.isEmpty()) {
+            return encodeSplittingPad(text);
+        }
+        List<Integer> ids = new ArrayList<>();
+        int from = 0;
+        int i = 0;
+        while (i < text.length()) {
+            String match = null;
+            for (String token : addedTokens) {
+                if (text.startsWith(token, i)) {
+                    match = token;
+                    break;
+                }
+            }
+            if (match == null) {
+                i++;
+                continue;
+            }
+            for (int id : encodeSplittingPad(text.substring(from, i))) {
+                ids.add(id);
+            }
+            ids.add(vocab.get(match));
+            i += match.length();
+            from = i;
+        }
+        for (int id : encodeSplittingPad(text.substring(from))) {
+            ids.add(id);
+        }
+        return ids.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private int[] encodeSplittingPad(String text) {
         String padText = idToToken[padId];
         if (!padTokenSplits || padId == eosId || padText == null || padText.isEmpty()) {
             return encodeText(text);

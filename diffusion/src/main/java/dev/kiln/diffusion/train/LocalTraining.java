@@ -16,7 +16,6 @@ import dev.kiln.diffusion.train.save.LoraMetadata;
 import dev.kiln.model.dataset.DatasetPlan;
 import dev.kiln.model.job.JobSpec;
 import dev.kiln.model.job.JobSpecParser;
-import dev.kiln.model.job.Method;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,8 +29,9 @@ import java.util.List;
 /**
  * A whole training run on local files, with no Kafka or S3 ({@code kiln train job.toml --root DIR}, and the trainer
  * service once it has fetched a job's objects): the job is parsed, its dataset planned by the dataset engine, the base
- * model loaded, every latent cached under {@code DIR/cache/latents/<vae-sha>/}, then the LoRA trained with samples and
- * saves as sd-scripts lays them out in the job's {@code output_dir} (default {@code DIR/outputs/<job>}).
+ * model loaded, every latent cached under {@code DIR/cache/latents/<vae-sha>/}, then the job's method (LoRA, DreamBooth,
+ * fine-tuning or Textual Inversion) trained with samples and saves as sd-scripts lays them out in the job's
+ * {@code output_dir} (default {@code DIR/outputs/<job>}).
  */
 public final class LocalTraining {
 
@@ -45,7 +45,7 @@ public final class LocalTraining {
     }
 
     /** A prepared run: everything loaded and cached, ready to train. */
-    public record Prepared(JobSpec job, DatasetPlan plan, Path outputDir, LoraTrainer trainer, RunOutputs outputs,
+    public record Prepared(JobSpec job, DatasetPlan plan, Path outputDir, DiffusionTrainer trainer, RunOutputs outputs,
                            TrainingState start) {
     }
 
@@ -82,10 +82,6 @@ public final class LocalTraining {
             throw new UncheckedIOException("cannot read " + options.jobFile() + ": " + e.getMessage(), e);
         }
         JobSpec job = JobSpecParser.parse(text, fileName, jobName);
-        if (job.method() != Method.LORA) {
-            throw new IllegalArgumentException("method = \"" + job.method().tomlName()
-                    + "\": only lora training is implemented so far");
-        }
         DatasetPlan plan = new LocalDatasetSource(root).plan(job.dataset(), job.trainingLength());
         if (plan.totalSteps() == 0 || plan.batchesPerEpoch() == 0) {
             throw new IllegalArgumentException(fileName + ": the dataset has no images to train on"
@@ -135,7 +131,15 @@ public final class LocalTraining {
             start = new TrainingState(0, 0, 0, false, settings.seed(), List.of(),
                     LoraMetadata.newSessionId(new java.security.SecureRandom()), LoraMetadata.unixTime(Instant.now()));
         }
-        LoraTrainer trainer = new LoraTrainer(new LoraTrainer.Setup(settings, plan, model, tokenizer, latents), manager);
+        DiffusionTrainer.Setup setup = new DiffusionTrainer.Setup(settings, plan, model, tokenizer, latents);
+        Path baseModelFile = Files.exists(modelPath) ? modelPath : null;
+        TrainingMethod method = switch (job.method()) {
+            case LORA -> new LoraMethod(setup, job, baseModelFile, start, manager);
+            case TEXTUAL_INVERSION -> TextualInversionMethod.create(setup, job, root, manager);
+            // a model handed in may be shared (a service's cache): train copies; one loaded here is trained in place
+            case DREAMBOOTH, FINETUNE -> FullModelMethod.create(setup, job, baseModelFile, loaded == null, manager);
+        };
+        DiffusionTrainer trainer = new DiffusionTrainer(setup, method);
         if (resume != null) {
             trainer.restore(resume, manager);
         }
@@ -143,13 +147,12 @@ public final class LocalTraining {
         Path outputDir = root.resolve(outputDirArg != null ? outputDirArg : "outputs/" + job.name());
         List<SamplePrompt> prompts = samplePrompts(job, root);
         RunOutputs outputs = new LoraRunOutputs(job, plan, settings, model, tokenizer, prompts, outputDir,
-                Files.exists(modelPath) ? modelPath : null,
-                start, trainer.optimizer().description(), listener, manager, sampleRequests);
+                listener, manager, sampleRequests);
         return new Prepared(job, plan, outputDir, trainer, outputs, start);
     }
 
     /** Prepares and trains. */
-    public static LoraTrainer.Result run(Options options, TrainingListener listener, TrainingControl control) {
+    public static DiffusionTrainer.Result run(Options options, TrainingListener listener, TrainingControl control) {
         try (NDManager manager = NDManager.newBaseManager()) {
             Prepared p = prepare(options, manager, listener);
             return p.trainer().train(p.start(), p.outputs(), listener, control, manager);

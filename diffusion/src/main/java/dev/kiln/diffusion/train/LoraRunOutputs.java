@@ -8,7 +8,6 @@ import dev.kiln.diffusion.sampling.SamplePrompt;
 import dev.kiln.diffusion.sampling.StepListener;
 import dev.kiln.diffusion.sampling.TextToImage;
 import dev.kiln.diffusion.tokenizer.ClipTokenizer;
-import dev.kiln.diffusion.train.save.LoraFiles;
 import dev.kiln.diffusion.train.save.LoraMetadata;
 import dev.kiln.diffusion.train.save.OutputNames;
 import dev.kiln.diffusion.train.save.SampleSchedule;
@@ -23,11 +22,10 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * sd-scripts' outputs of a LoRA run in {@code output_dir}: model files at {@code save_every_n_epochs} /
+ * sd-scripts' outputs of a training run (any {@link TrainingMethod}) in {@code output_dir}: model files at {@code save_every_n_epochs} /
  * {@code save_every_n_steps} (pruned to {@code save_last_n_*}), the final model, training states with
  * {@code save_state}, and sample images under {@code sample/} at {@code sample_every_n_*} — with sd-scripts' names.
  */
@@ -41,23 +39,19 @@ public final class LoraRunOutputs implements RunOutputs {
     private final Path outputDir;
     private final TrainingListener listener;
     private final String outputName;
-    private final LoraMetadata.Run metadata;
     private final SaveSchedule saves;
     private final SampleSchedule samples;
     private final NDManager manager;
     private final SampleRequests sampleRequests;
 
     /**
-     * @param baseModelFile the base model's file or folder (for ss_sd_model_name and hashes), or null
-     * @param start         the run's identity (session id, start time, seed), kept across resumes
      * @param manager       for sample rendering (freed per image)
      * @param sampleRequests where sample points go instead of rendering here, or null to render into
      *                       {@code output_dir/sample/}
      */
     public LoraRunOutputs(JobSpec job, DatasetPlan plan, TrainingSettings settings, StableDiffusionModel model,
-                          ClipTokenizer tokenizer, List<SamplePrompt> prompts, Path outputDir, Path baseModelFile,
-                          TrainingState start, String optimizerDescription, TrainingListener listener,
-                          NDManager manager, SampleRequests sampleRequests) {
+                          ClipTokenizer tokenizer, List<SamplePrompt> prompts, Path outputDir,
+                          TrainingListener listener, NDManager manager, SampleRequests sampleRequests) {
         this.job = job;
         this.settings = settings;
         this.model = model;
@@ -67,22 +61,27 @@ public final class LoraRunOutputs implements RunOutputs {
         this.listener = listener;
         this.manager = manager;
         this.sampleRequests = sampleRequests;
-        this.outputName = job.stringArgument("output_name");
-        this.metadata = new LoraMetadata.Run(job, plan, start.sessionId(), start.trainingStartedAt(), settings.seed(),
-                baseModelFile, null, optimizerDescription);
+        this.outputName = outputName(job);
         this.saves = SaveSchedule.of(job, plan.epochs());
         this.samples = SampleSchedule.of(job);
     }
 
+    /** {@code output_name}; train_textual_inversion.py falls back to the token string. */
+    static String outputName(JobSpec job) {
+        String name = job.stringArgument("output_name");
+        return name == null && job.method() == dev.kiln.model.job.Method.TEXTUAL_INVERSION
+                ? job.stringArgument("token_string") : name;
+    }
+
     @Override
-    public void atStart(long step, LoraTrainer trainer) {
+    public void atStart(long step, DiffusionTrainer trainer) {
         if (step == 0 && samples.atStart()) {
             sample(trainer, 0, 0, 0);
         }
     }
 
     @Override
-    public void afterStep(long step, int epoch, TrainingState state, LoraTrainer trainer) {
+    public void afterStep(long step, int epoch, TrainingState state, DiffusionTrainer trainer) {
         Path stateDir = null;
         if (saves.shouldSaveStateAfterStep(step)) {
             stateDir = outputDir.resolve(OutputNames.stepState(outputName, step));
@@ -90,9 +89,9 @@ public final class LoraRunOutputs implements RunOutputs {
             saves.stepStateToRemove(step).ifPresent(old -> delete(outputDir.resolve(OutputNames.stepState(outputName, old))));
         }
         if (saves.shouldSaveAfterStep(step)) {
-            Path file = outputDir.resolve(OutputNames.stepModel(outputName, step, EXT));
-            save(trainer, file, LoraMetadata.forStepSave(metadata, step, epoch - 1, now()));
-            saves.stepToRemove(step).ifPresent(old -> delete(outputDir.resolve(OutputNames.stepModel(outputName, old, EXT))));
+            Path file = outputDir.resolve(OutputNames.stepModel(outputName, step, ext(trainer)));
+            save(trainer, file, TrainingMethod.SaveKind.STEP, step, epoch - 1);
+            saves.stepToRemove(step).ifPresent(old -> delete(outputDir.resolve(OutputNames.stepModel(outputName, old, ext(trainer)))));
             listener.checkpoint(file, stateDir, step, epoch);
         }
         if (samples.afterStep(step)) {
@@ -101,7 +100,7 @@ public final class LoraRunOutputs implements RunOutputs {
     }
 
     @Override
-    public void afterEpoch(long step, int epoch, int epochs, TrainingState state, LoraTrainer trainer) {
+    public void afterEpoch(long step, int epoch, int epochs, TrainingState state, DiffusionTrainer trainer) {
         Path stateDir = null;
         if (saves.shouldSaveStateAfterEpoch(epoch, epochs)) {
             stateDir = outputDir.resolve(OutputNames.epochState(outputName, epoch));
@@ -109,9 +108,9 @@ public final class LoraRunOutputs implements RunOutputs {
             saves.epochStateToRemove(epoch).ifPresent(old -> delete(outputDir.resolve(OutputNames.epochState(outputName, old))));
         }
         if (saves.shouldSaveAfterEpoch(epoch, epochs)) {
-            Path file = outputDir.resolve(OutputNames.epochModel(outputName, epoch, EXT));
-            save(trainer, file, LoraMetadata.forEpochSave(metadata, step, epoch, now()));
-            saves.epochToRemove(epoch).ifPresent(old -> delete(outputDir.resolve(OutputNames.epochModel(outputName, old, EXT))));
+            Path file = outputDir.resolve(OutputNames.epochModel(outputName, epoch, ext(trainer)));
+            save(trainer, file, TrainingMethod.SaveKind.EPOCH, step, epoch);
+            saves.epochToRemove(epoch).ifPresent(old -> delete(outputDir.resolve(OutputNames.epochModel(outputName, old, ext(trainer)))));
             listener.checkpoint(file, stateDir, step, epoch);
         }
         if (samples.afterEpoch(epoch, step)) {
@@ -121,44 +120,47 @@ public final class LoraRunOutputs implements RunOutputs {
 
     /** {@code save-now}: a step model and its training state, whatever the schedule says. */
     @Override
-    public void saveNow(long step, int epoch, TrainingState state, LoraTrainer trainer) {
+    public void saveNow(long step, int epoch, TrainingState state, DiffusionTrainer trainer) {
         Path stateDir = outputDir.resolve(OutputNames.stepState(outputName, step));
         trainer.saveState(stateDir, state);
-        Path file = outputDir.resolve(OutputNames.stepModel(outputName, step, EXT));
-        save(trainer, file, LoraMetadata.forStepSave(metadata, step, epoch - 1, now()));
+        Path file = outputDir.resolve(OutputNames.stepModel(outputName, step, ext(trainer)));
+        save(trainer, file, TrainingMethod.SaveKind.STEP, step, epoch - 1);
         listener.checkpoint(file, stateDir, step, epoch);
     }
 
     @Override
-    public void sampleNow(long step, int epoch, LoraTrainer trainer) {
+    public void sampleNow(long step, int epoch, DiffusionTrainer trainer) {
         sample(trainer, null, step, epoch);
     }
 
     @Override
-    public void atEnd(long step, int epochs, TrainingState state, LoraTrainer trainer) {
+    public void atEnd(long step, int epochs, TrainingState state, DiffusionTrainer trainer) {
         Path stateDir = null;
         if (saves.shouldSaveStateAtEnd()) {
             stateDir = outputDir.resolve(OutputNames.finalState(outputName));
             trainer.saveState(stateDir, state);
         }
-        Path file = outputDir.resolve(OutputNames.finalModel(outputName, EXT));
-        save(trainer, file, LoraMetadata.forFinalSave(metadata, step, now()));
+        Path file = outputDir.resolve(OutputNames.finalModel(outputName, ext(trainer)));
+        save(trainer, file, TrainingMethod.SaveKind.FINAL, step, epochs);
         listener.checkpoint(file, stateDir, step, epochs);
     }
 
-    private static final String EXT = "safetensors";
+    /** The method's file extension, or null for a folder (OutputNames then yields the name without a dot). */
+    private static String ext(DiffusionTrainer trainer) {
+        return trainer.method().fileExtension();
+    }
 
     private static double now() {
         return LoraMetadata.unixTime(java.time.Instant.now());
     }
 
-    private void save(LoraTrainer trainer, Path file, Map<String, String> values) {
+    private void save(DiffusionTrainer trainer, Path file, TrainingMethod.SaveKind kind, long step, long epoch) {
         try {
             Files.createDirectories(outputDir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create output_dir " + outputDir, e);
         }
-        LoraFiles.save(trainer.network(), file, values, settings.savePrecision(), LoraFiles.int64Alpha(job));
+        trainer.method().save(file, kind, step, epoch, now());
     }
 
     private static void delete(Path path) {
@@ -171,15 +173,16 @@ public final class LoraRunOutputs implements RunOutputs {
 
     /**
      * A sample point: {@code fileEpoch} is the epoch sd-scripts names the files by (null: by step), {@code epoch} the
-     * epoch the run is in.
+     * epoch the run is in. A LoRA run with {@link SampleRequests} hands its network over; everything else renders here
+     * (a whole-model checkpoint per sample point would be gigabytes to move).
      */
-    private void sample(LoraTrainer trainer, Integer fileEpoch, long step, int epoch) {
+    private void sample(DiffusionTrainer trainer, Integer fileEpoch, long step, int epoch) {
         if (prompts.isEmpty()) {
             return;
         }
-        if (sampleRequests != null) {
-            Path file = outputDir.resolve(".sample-network-" + step + "." + EXT);
-            save(trainer, file, LoraMetadata.forStepSave(metadata, step, Math.max(epoch - 1, 0), now()));
+        if (sampleRequests != null && trainer.method() instanceof LoraMethod) {
+            Path file = outputDir.resolve(".sample-network-" + step + "." + ext(trainer));
+            save(trainer, file, TrainingMethod.SaveKind.STEP, step, Math.max(epoch - 1, 0));
             sampleRequests.requested(file, prompts, step, epoch);
             return;
         }
@@ -190,13 +193,12 @@ public final class LoraRunOutputs implements RunOutputs {
     }
 
     /** Renders every prompt with the network as trained so far; returns the written files. */
-    List<Path> sample(LoraTrainer trainer, Integer epoch, long step, NDManager manager) {
+    List<Path> sample(DiffusionTrainer trainer, Integer epoch, long step, NDManager manager) {
         if (prompts.isEmpty()) {
             return List.of();
         }
         String defaultSampler = job.stringArgument("sample_sampler");
-        ImageGenerator generator = new ImageGenerator(model, tokenizer,
-                List.of(new ImageGenerator.AppliedLora("training", trainer.network(), 1f)), settings.clipSkip());
+        ImageGenerator generator = trainer.method().sampler(settings.clipSkip(), manager);
         List<Path> written = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             SamplePrompt p = prompts.get(i);

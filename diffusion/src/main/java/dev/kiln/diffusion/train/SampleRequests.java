@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * Where a run's sample points go when the images are rendered elsewhere (the trainer service hands them to the
- * sampler service over Kafka) instead of in the training process ({@code kiln train}).
+ * sampler service over Kafka) instead of in the training process ({@code kiln train}). LoRA runs only: methods that
+ * train the model itself render in the training process.
  */
 @FunctionalInterface
 public interface SampleRequests {

@@ -41,14 +41,14 @@ public record TrainingSettings(long seed, double learningRate, Double unetLr, Do
         if (lrSchedulerType != null && !lrSchedulerType.isEmpty()) {
             throw new IllegalArgumentException("lr_scheduler_type: custom schedulers are not supported; use lr_scheduler");
         }
-        String module = job.stringArgument("network_module");
+        String module = (String) loraArgument(job, "network_module");
         if (module != null && !module.isEmpty() && !module.equals("networks.lora")) {
             throw new IllegalArgumentException("network_module '" + module + "' is not supported; Kiln trains networks.lora");
         }
         Long seedArg = (Long) job.argument("seed");
         long seed = seedArg != null ? seedArg : new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
         @SuppressWarnings("unchecked")
-        List<Double> teLr = (List<Double>) job.argument("text_encoder_lr");
+        List<Double> teLr = (List<Double>) loraArgument(job, "text_encoder_lr");
         Object warmup = job.argument("lr_warmup_steps");
         long warmupSteps = dev.kiln.diffusion.train.schedule.LrSchedules.warmupSteps(
                 warmup == null ? "0" : String.valueOf(warmup), totalSteps);
@@ -63,24 +63,26 @@ public record TrainingSettings(long seed, double learningRate, Double unetLr, Do
                 job.floatArgument("huber_c", 0.1), job.floatArgument("huber_scale", 1.0),
                 (Double) job.argument("min_snr_gamma"), job.flag("scale_v_pred_loss_like_noise_pred"),
                 (Double) job.argument("v_pred_like_loss"), job.flag("debiased_estimation_loss"), vParameterization,
-                job.floatArgument("prior_loss_weight", 1.0));
-        Object dim = job.argument("network_dim");
-        Object alpha = job.argument("network_alpha");
-        Object dropout = job.argument("network_dropout");
+                // fine_tune.py has no prior_loss_weight (and no regularization images)
+                job.arguments().containsKey("prior_loss_weight") ? job.floatArgument("prior_loss_weight", 1.0) : 1.0);
+        Object dim = loraArgument(job, "network_dim");
+        Object alpha = loraArgument(job, "network_alpha");
+        Object dropout = loraArgument(job, "network_dropout");
         LoraNetworkConfig network = LoraNetworkConfig.fromArgs(dim == null ? null : Math.toIntExact((Long) dim),
                 alpha == null ? null : ((Number) alpha).floatValue(),
                 dropout == null ? null : ((Number) dropout).floatValue(), networkArgs(job),
-                job.flag("network_train_unet_only"), job.flag("network_train_text_encoder_only"));
+                Boolean.TRUE.equals(loraArgument(job, "network_train_unet_only")),
+                Boolean.TRUE.equals(loraArgument(job, "network_train_text_encoder_only")));
         @SuppressWarnings("unchecked")
         List<String> optimizerArgs = (List<String>) job.argument("optimizer_args");
-        return new TrainingSettings(seed, job.floatArgument("learning_rate", 2e-6), (Double) job.argument("unet_lr"),
+        return new TrainingSettings(seed, job.floatArgument("learning_rate", 2e-6), (Double) loraArgument(job, "unet_lr"),
                 teLr == null || teLr.isEmpty() ? null : teLr.get(0), job.stringArgument("optimizer_type"),
                 optimizerArgs == null ? List.of() : optimizerArgs, job.stringArgument("lr_scheduler"), warmupSteps,
                 Math.toIntExact(job.intArgument("lr_scheduler_num_cycles", 1)),
                 job.floatArgument("lr_scheduler_power", 1.0), job.floatArgument("max_grad_norm", 1.0),
                 Math.toIntExact(job.intArgument("clip_skip", 1)), maxTokenLength, job.flag("weighted_captions"),
-                noise, loss, job.flag("zero_terminal_snr"), network, job.stringArgument("network_weights"),
-                (Double) job.argument("scale_weight_norms"), SavePrecision.parse(job.stringArgument("save_precision")),
+                noise, loss, job.flag("zero_terminal_snr"), network, (String) loraArgument(job, "network_weights"),
+                (Double) loraArgument(job, "scale_weight_norms"), SavePrecision.parse(job.stringArgument("save_precision")),
                 job.trainingLength().gradientAccumulationSteps(), totalSteps);
     }
 
@@ -103,7 +105,7 @@ public record TrainingSettings(long seed, double learningRate, Double unetLr, Do
     /** {@code --network_args k=v ...} as a map (values are strings, as sd-scripts keeps them). */
     public static Map<String, String> networkArgs(JobSpec job) {
         @SuppressWarnings("unchecked")
-        List<String> raw = (List<String>) job.argument("network_args");
+        List<String> raw = (List<String>) loraArgument(job, "network_args");
         Map<String, String> out = new LinkedHashMap<>();
         if (raw != null) {
             for (String kv : raw) {
@@ -115,6 +117,11 @@ public record TrainingSettings(long seed, double learningRate, Double unetLr, Do
             }
         }
         return out;
+    }
+
+    /** An argument only train_network.py has: null for the other methods (their jobs cannot set it). */
+    private static Object loraArgument(JobSpec job, String name) {
+        return job.arguments().containsKey(name) ? job.argument(name) : null;
     }
 
     private static void refuse(JobSpec job, String flag, String why) {

@@ -129,6 +129,28 @@ public record TrainingState(long step, int epoch, int batchesDone, boolean epoch
         }
     }
 
+    /**
+     * Copies the tensors of a state folder ({@link #readNetwork}) into the live trained tensors, in place.
+     *
+     * @param why what differs when they do not fit (for the message)
+     * @throws IllegalArgumentException naming the first tensor that is missing or of another shape, or the counts
+     */
+    public static void copyInto(Map<String, NDArray> live, Map<String, NDArray> saved, Path dir, String why) {
+        for (Map.Entry<String, NDArray> e : live.entrySet()) {
+            NDArray value = saved.get(e.getKey());
+            if (value == null || !value.getShape().equals(e.getValue().getShape())) {
+                throw new IllegalArgumentException(dir + ": the saved state does not match this job's at '"
+                        + e.getKey() + "' (" + (value == null ? "missing" : value.getShape() + " vs "
+                        + e.getValue().getShape()) + "); " + why);
+            }
+            e.getValue().set(value.toFloatArray());
+        }
+        if (saved.size() != live.size()) {
+            throw new IllegalArgumentException(dir + ": the saved state has " + saved.size() + " tensors, this job's "
+                    + live.size() + "; " + why);
+        }
+    }
+
     /** Whether {@code dir} holds a complete Kiln state. */
     public static boolean isState(Path dir) {
         return Files.isRegularFile(dir.resolve(STATE_FILE)) && Files.isRegularFile(dir.resolve(NETWORK_FILE))

@@ -37,8 +37,8 @@ class LoraTrainingTest {
                 losses.add(report.loss());
             }
         };
-        LoraTrainer.Result result = LocalTraining.run(options(job, null), listener, TrainingControl.NONE);
-        assertEquals(LoraTrainer.Status.COMPLETED, result.status());
+        DiffusionTrainer.Result result = LocalTraining.run(options(job, null), listener, TrainingControl.NONE);
+        assertEquals(DiffusionTrainer.Status.COMPLETED, result.status());
         assertEquals(60, result.steps());
         assertEquals(60, losses.size());
         double first = losses.subList(0, 10).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
@@ -60,13 +60,13 @@ class LoraTrainingTest {
             LocalTraining.Prepared p = LocalTraining.prepare(options(job, null), manager, new TrainingListener() { });
             RunOutputs saveAtTen = new RunOutputs() {
                 @Override
-                public void afterStep(long step, int epoch, TrainingState s, LoraTrainer trainer) {
+                public void afterStep(long step, int epoch, TrainingState s, DiffusionTrainer trainer) {
                     if (step == 10) {
                         trainer.saveState(state, s);
                     }
                 }
             };
-            LoraTrainer.Result r = p.trainer().train(p.start(), saveAtTen, new TrainingListener() { },
+            DiffusionTrainer.Result r = p.trainer().train(p.start(), saveAtTen, new TrainingListener() { },
                     TrainingControl.NONE, manager);
             assertEquals(20, r.steps());
             straight = values(p.trainer().allParameters());
@@ -76,7 +76,7 @@ class LoraTrainingTest {
             LocalTraining.Prepared p = LocalTraining.prepare(options(job, state), manager, new TrainingListener() { });
             assertEquals(10, p.start().step());
             List<Long> steps = new ArrayList<>();
-            LoraTrainer.Result r = p.trainer().train(p.start(), RunOutputs.NONE, new TrainingListener() {
+            DiffusionTrainer.Result r = p.trainer().train(p.start(), RunOutputs.NONE, new TrainingListener() {
                 @Override
                 public void step(StepReport report) {
                     steps.add(report.step());
@@ -111,7 +111,7 @@ class LoraTrainingTest {
             seed = p.start().seed();
             p.trainer().train(p.start(), new RunOutputs() {
                 @Override
-                public void afterStep(long step, int epoch, TrainingState s, LoraTrainer trainer) {
+                public void afterStep(long step, int epoch, TrainingState s, DiffusionTrainer trainer) {
                     if (step == 2) {
                         trainer.saveState(state, s);
                     }

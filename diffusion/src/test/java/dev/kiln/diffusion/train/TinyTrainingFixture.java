@@ -53,7 +53,7 @@ public final class TinyTrainingFixture {
             List<Path> images = files.filter(p -> p.toString().matches(".*\\.(png|jpg)$")).sorted().toList();
             for (int i = 0; i < images.size(); i++) {
                 Path image = images.get(i);
-                Files.copy(image, folder.resolve(image.getFileName()));
+                Files.copy(image, folder.resolve(image.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 if (i % 2 == 0) {
                     String name = image.getFileName().toString();
                     write(folder.resolve(name.substring(0, name.lastIndexOf('.')) + ".txt"), "s c, r d");
@@ -74,6 +74,31 @@ public final class TinyTrainingFixture {
                 + "\n[[datasets]]\nresolution = 64\nbatch_size = 2\n"
                 + "  [[datasets.subsets]]\n  image_dir = \"datasets/photos/5_s c\"\n  class_tokens = \"s c\"\n"
                 + "  num_repeats = 5\n";
+    }
+
+    /** The real photographs as one DreamBooth subset, {@code 5_s c} with class tokens "s c" (5 repeats). */
+    public static final String PHOTOS_SUBSET = "  [[datasets.subsets]]\n  image_dir = \"datasets/photos/5_s c\"\n"
+            + "  class_tokens = \"s c\"\n  num_repeats = 5\n";
+
+    /**
+     * A job of another method ({@code dreambooth}, {@code finetune}, {@code textual_inversion}) on the tiny model at
+     * 64² with batch 2: {@code extra} arguments, then one dataset with the given subset tables.
+     */
+    public static String methodJob(String method, String extra, String subsets) {
+        return "method = \"" + method + "\"\n"
+                + "pretrained_model_name_or_path = \"" + tinySd15().toString().replace("\\", "/") + "\"\n"
+                + "seed = 7\ncaption_extension = \".txt\"\n"
+                + extra
+                + "\n[[datasets]]\nresolution = 64\nbatch_size = 2\n" + subsets;
+    }
+
+    /** Writes tokenizer, images and {@code jobs/<name>/job.toml} holding {@code jobText}; returns the job file. */
+    public static Path writeJob(Path root, String name, String jobText) {
+        writeTokenizer(root.resolve("tokenizer"));
+        writeImages(root.resolve("datasets/photos/5_s c"));
+        Path job = root.resolve("jobs").resolve(name).resolve("job.toml");
+        write(job, jobText);
+        return job;
     }
 
     /** Writes tokenizer, images and {@code jobs/<name>/job.toml} below {@code root}; returns the job file. */

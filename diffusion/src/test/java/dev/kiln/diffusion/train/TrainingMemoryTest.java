@@ -55,7 +55,7 @@ class TrainingMemoryTest {
                     }
                 }
             };
-            LoraTrainer.Result result = p.trainer().train(p.start(), RunOutputs.NONE, probe, TrainingControl.NONE,
+            DiffusionTrainer.Result result = p.trainer().train(p.start(), RunOutputs.NONE, probe, TrainingControl.NONE,
                     manager);
             assertEquals(STEPS, result.steps());
         }

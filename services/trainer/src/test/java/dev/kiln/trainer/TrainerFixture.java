@@ -74,18 +74,34 @@ final class TrainerFixture {
         return folder;
     }
 
+    /** A DreamBooth-style subset's lines: class tokens and repeats. */
+    static final String CLASS_TOKENS = "  class_tokens = \"s c\"\n  num_repeats = 5\n";
+
     /** Uploads a LoRA job over {@code imageDir} at 64² (batch 2) with {@code extra} training arguments. */
     void job(String job, String imageDir, String extra) {
-        String toml = "method = \"lora\"\n"
+        methodJob(job, "lora", imageDir, "network_dim = 4\nnetwork_alpha = 2\n" + extra, CLASS_TOKENS);
+    }
+
+    /**
+     * Uploads a job of {@code method} over {@code imageDir} at 64² (batch 2) with {@code extra} training arguments and
+     * {@code subsetLines} after the subset's {@code image_dir}.
+     */
+    void methodJob(String job, String method, String imageDir, String extra, String subsetLines) {
+        String toml = "method = \"" + method + "\"\n"
                 + "pretrained_model_name_or_path = \"" + model().replaceAll("/$", "") + "\"\n"
-                + "network_dim = 4\nnetwork_alpha = 2\nlearning_rate = 0.005\nseed = 7\n"
+                + "learning_rate = 0.005\nseed = 7\n"
                 + "caption_extension = \".txt\"\noutput_name = \"" + job + "\"\n"
                 + extra
                 + "\n[[datasets]]\nresolution = 64\nbatch_size = 2\n"
                 + "  [[datasets.subsets]]\n  image_dir = \"" + imageDir.replaceAll("/$", "") + "\"\n"
-                + "  class_tokens = \"s c\"\n  num_repeats = 5\n";
-        byte[] bytes = toml.getBytes(StandardCharsets.UTF_8);
-        storage.put(ObjectKeys.jobSpec(job), new ByteArrayInputStream(bytes), bytes.length, "application/toml");
+                + subsetLines;
+        put(ObjectKeys.jobSpec(job), toml);
+    }
+
+    /** Uploads a small UTF-8 object. */
+    void put(String key, String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        storage.put(key, new ByteArrayInputStream(bytes), bytes.length, "application/octet-stream");
     }
 
     /** Publishes {@code kiln.latents.cached} for {@code job} with binary CloudEvent headers. */

@@ -187,6 +187,51 @@ class TrainerServiceTest {
     }
 
     @Test
+    void dreamboothFinetuneAndTextualInversionTrainThroughTheServiceToLoadableOutputs() throws Exception {
+        String images = fixture.images(TrainerFixture.unique("methods"), 4);
+        String db = TrainerFixture.unique("db");
+        fixture.methodJob(db, "dreambooth", images, "max_train_steps = 3\n"
+                + "save_model_as = \"diffusers\"\n", TrainerFixture.CLASS_TOKENS);
+        String ft = TrainerFixture.unique("ft");
+        String meta = images + "meta.json";
+        fixture.put(meta, "{\"img00.png\": {\"caption\": \"s c\"}, \"img01.jpg\": {\"tags\": \"r, d\"},"
+                + " \"img02.png\": {\"caption\": \"c\"}, \"img03.jpg\": {\"caption\": \"r\"}}");
+        fixture.methodJob(ft, "finetune", images, "max_train_steps = 3\n",
+                "  metadata_file = \"" + meta + "\"\n  num_repeats = 2\n");
+        String ti = TrainerFixture.unique("ti");
+        fixture.methodJob(ti, "textual_inversion", images, "max_train_steps = 3\ntoken_string = \"zq\"\n"
+                + "num_vectors_per_token = 2\ninit_word = \"s\"\nsample_every_n_steps = 3\n"
+                + "sample_prompts = [\"zq --w 64 --h 64 --s 2 --d 1\"]\n", TrainerFixture.CLASS_TOKENS);
+        for (String job : List.of(db, ft, ti)) {
+            fixture.latentsCached(job);
+        }
+        java.nio.file.Path scratch = java.nio.file.Files.createTempDirectory("methods");
+        try (ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager()) {
+            for (String job : List.of(db, ft)) {
+                JsonNode completed = valid(progress.await(terminal(job), WAIT));
+                assertEquals("completed", completed.path("type").asText(), completed.toString());
+                // save_model_as = "diffusers" (dreambooth) is a folder; finetune's default is one original-layout file
+                String key = completed.path("artifact").asText().substring(("s3://" + storage.bucket() + "/").length());
+                java.nio.file.Path local = scratch.resolve(job);
+                for (ObjectInfo o : storage.list(key, true)) {
+                    storage.getToFile(o.key(), local.resolve(o.key().substring(ObjectKeys.outputPrefix(job).length())));
+                }
+                java.nio.file.Path model = local.resolve(key.substring(ObjectKeys.outputPrefix(job).length()));
+                assertEquals(job.equals(db), key.endsWith("/"), key);
+                assertFalse(dev.kiln.diffusion.model.StableDiffusionLoader.load(model, manager).unetWeights().isEmpty());
+            }
+            JsonNode completed = valid(progress.await(terminal(ti), WAIT));
+            assertEquals("completed", completed.path("type").asText(), completed.toString());
+            java.nio.file.Path embedding = scratch.resolve("zq.safetensors");
+            storage.getToFile(ObjectKeys.outputPrefix(ti) + ti + ".safetensors", embedding);
+            assertEquals(2, dev.kiln.diffusion.embedding.Embedding.load(embedding, manager).vectors().getShape().get(0));
+            // methods that train the model itself render their samples in the trainer and upload them
+            assertTrue(progress.matching(of(ti, "sample")).size() == 1, progress.matching(r -> ti.equals(r.key())).toString());
+            assertFalse(storage.list(ObjectKeys.outputPrefix(ti) + "samples/", true).isEmpty());
+        }
+    }
+
+    @Test
     void cancelEndsTheJobWithinAStep() {
         String job = TrainerFixture.unique("cancel");
         fixture.job(job, fixture.images(job, 4), "max_train_steps = 500\n");

@@ -16,8 +16,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The {@code modelspec.*} keys (ModelSpec 1.0.1) sd-scripts adds to every saved LoRA (train_util.get_sai_model_spec
- * and library/sai_model_spec.py build_metadata, SD 1.x / 2.x LoRA case).
+ * The {@code modelspec.*} keys (ModelSpec 1.0.1) sd-scripts adds to every saved LoRA, Textual Inversion embedding
+ * and Stable Diffusion checkpoint (train_util.get_sai_model_spec and library/sai_model_spec.py build_metadata, SD 1.x
+ * / 2.x cases).
  */
 public final class ModelSpec {
     /** What sd-scripts writes when it cannot read its own git commit; Kiln has no sd-scripts commit to name. */
@@ -39,17 +40,39 @@ public final class ModelSpec {
      * 512x512. A metadata_thumbnail that is not a data URL is read as a local file (left out when missing).
      */
     public static Map<String, String> forLora(JobSpec job, double timestamp, ZoneId zone) {
+        return of(job, timestamp, zone, "/lora", "diffusers", "LoRA", job.stringArgument("output_name"));
+    }
+
+    /**
+     * The keys of a Textual Inversion embedding ({@code <arch>/textual-inversion}, Stability AI's implementation; the
+     * title falls back to output_name, which train_textual_inversion.py sets to the token string).
+     */
+    public static Map<String, String> forTextualInversion(JobSpec job, double timestamp, ZoneId zone) {
+        String outputName = job.stringArgument("output_name");
+        return of(job, timestamp, zone, "/textual-inversion", STABILITY, "TextualInversion",
+                outputName != null ? outputName : job.stringArgument("token_string"));
+    }
+
+    /** The keys of a full Stable Diffusion checkpoint (DreamBooth, fine-tuning): no adapter suffix, title Checkpoint@. */
+    public static Map<String, String> forCheckpoint(JobSpec job, double timestamp, ZoneId zone) {
+        return of(job, timestamp, zone, "", STABILITY, "Checkpoint", job.stringArgument("output_name"));
+    }
+
+    private static final String STABILITY = "https://github.com/Stability-AI/generative-models";
+
+    private static Map<String, String> of(JobSpec job, double timestamp, ZoneId zone, String adapter,
+                                          String implementation, String titlePrefix, String outputName) {
         boolean v2 = job.flag("v2");
         boolean vParam = job.flag("v_parameterization");
         Map<String, String> m = new LinkedHashMap<>();
         m.put("modelspec.architecture", (v2 ? (vParam ? "stable-diffusion-v2-768-v" : "stable-diffusion-v2-512")
-                : "stable-diffusion-v1") + "/lora");
-        m.put("modelspec.implementation", "diffusers");
+                : "stable-diffusion-v1") + adapter);
+        m.put("modelspec.implementation", implementation);
         String title = job.stringArgument("metadata_title");
         if (title == null) {
-            title = job.stringArgument("output_name");
+            title = outputName;
         }
-        m.put("modelspec.title", title != null ? title : "LoRA@" + PyStr.floatRepr(timestamp));
+        m.put("modelspec.title", title != null ? title : titlePrefix + "@" + PyStr.floatRepr(timestamp));
         int[] reso = (int[]) job.argument("resolution");
         if (reso == null) {
             reso = v2 && vParam ? new int[] {768, 768} : new int[] {512, 512};

@@ -5,7 +5,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.kiln.diffusion.model.StableDiffusionLoader;
 import dev.kiln.diffusion.model.StableDiffusionModel;
 import dev.kiln.diffusion.train.LocalTraining;
-import dev.kiln.diffusion.train.LoraTrainer;
+import dev.kiln.diffusion.train.DiffusionTrainer;
 import dev.kiln.diffusion.train.TrainingControl;
 import dev.kiln.diffusion.train.TrainingState;
 import dev.kiln.diffusion.train.latent.WeightsFingerprint;
@@ -108,7 +108,7 @@ public class JobRunner {
         JobSpec spec = workspace.mirror(jobId);
         Path root = workspace.root();
         try (NDManager manager = NDManager.newBaseManager()) {
-            // grad mode is per thread: off for loading here; LoraTrainer.train switches it off on its own thread too
+            // grad mode is per thread: off for loading here; DiffusionTrainer.train switches it off on its own thread too
             JniUtils.setGradMode(false);
             StableDiffusionModel model = StableDiffusionLoader.load(root.resolve(spec.pretrainedModel()), manager,
                     LocalTraining.loadOptions(spec));
@@ -132,14 +132,14 @@ public class JobRunner {
             PeriodicState outputs = new PeriodicState(prepared.outputs(), states, jobId, root.resolve(".state"),
                     config.stateEverySteps(), config.stateInterval(), Clock.systemUTC(), stopping::get, start.step());
             TrainingControl control = () -> stopping.get() ? TrainingControl.Command.CANCEL : controls.poll(jobId);
-            LoraTrainer.Result result = prepared.trainer().train(start, outputs, listener, control, manager);
+            DiffusionTrainer.Result result = prepared.trainer().train(start, outputs, listener, control, manager);
             listener.flush();
-            if (result.status() == LoraTrainer.Status.CANCELLED && stopping.get()) {
+            if (result.status() == DiffusionTrainer.Status.CANCELLED && stopping.get()) {
                 LOG.infof("job %s: stopped at step %d; state %s kept for the next trainer", jobId, result.steps(),
                         ObjectKeys.statePrefix(jobId));
                 return Outcome.STOPPED;
             }
-            if (result.status() == LoraTrainer.Status.CANCELLED) {
+            if (result.status() == DiffusionTrainer.Status.CANCELLED) {
                 end(jobId, ProgressType.CANCELLED, null, result.steps(), listener);
             } else {
                 String artifact = ObjectKeys.s3Uri(storage.bucket(), listener.lastCheckpointKey());

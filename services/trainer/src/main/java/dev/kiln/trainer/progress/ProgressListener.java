@@ -79,7 +79,13 @@ public final class ProgressListener implements TrainingListener {
     public void checkpoint(Path model, Path state, long step, int epoch) {
         flush();
         String key = ObjectKeys.requireSafe(ObjectKeys.outputPrefix(jobId) + model.getFileName());
-        storage.putFile(key, model, "application/octet-stream");
+        if (java.nio.file.Files.isDirectory(model)) {
+            // save_model_as = "diffusers": the folder under the same name, the artifact its prefix
+            key = key + "/";
+            states.uploadTree(model, key);
+        } else {
+            storage.putFile(key, model, "application/octet-stream");
+        }
         if (state != null) {
             states.uploadTree(state, ObjectKeys.outputPrefix(jobId) + state.getFileName() + "/");
         }

@@ -1,6 +1,6 @@
 package dev.kiln.trainer.state;
 
-import dev.kiln.diffusion.train.LoraTrainer;
+import dev.kiln.diffusion.train.DiffusionTrainer;
 import dev.kiln.diffusion.train.RunOutputs;
 import dev.kiln.diffusion.train.TrainingState;
 import java.io.IOException;
@@ -44,12 +44,12 @@ public final class PeriodicState implements RunOutputs {
     }
 
     @Override
-    public void atStart(long step, LoraTrainer trainer) {
+    public void atStart(long step, DiffusionTrainer trainer) {
         delegate.atStart(step, trainer);
     }
 
     @Override
-    public void afterStep(long step, int epoch, TrainingState state, LoraTrainer trainer) {
+    public void afterStep(long step, int epoch, TrainingState state, DiffusionTrainer trainer) {
         delegate.afterStep(step, epoch, state, trainer);
         if (step - lastSavedStep >= everySteps || !clock.instant().isBefore(lastSavedAt.plus(interval))) {
             save(state, trainer);
@@ -57,23 +57,23 @@ public final class PeriodicState implements RunOutputs {
     }
 
     @Override
-    public void afterEpoch(long step, int epoch, int epochs, TrainingState state, LoraTrainer trainer) {
+    public void afterEpoch(long step, int epoch, int epochs, TrainingState state, DiffusionTrainer trainer) {
         delegate.afterEpoch(step, epoch, epochs, state, trainer);
     }
 
     @Override
-    public void saveNow(long step, int epoch, TrainingState state, LoraTrainer trainer) {
+    public void saveNow(long step, int epoch, TrainingState state, DiffusionTrainer trainer) {
         delegate.saveNow(step, epoch, state, trainer);
         save(state, trainer);
     }
 
     @Override
-    public void sampleNow(long step, int epoch, LoraTrainer trainer) {
+    public void sampleNow(long step, int epoch, DiffusionTrainer trainer) {
         delegate.sampleNow(step, epoch, trainer);
     }
 
     @Override
-    public void cancelled(long step, int epoch, TrainingState state, LoraTrainer trainer) {
+    public void cancelled(long step, int epoch, TrainingState state, DiffusionTrainer trainer) {
         if (stopping.getAsBoolean()) {
             if (step > lastSavedStep) {
                 save(state, trainer); // a graceful stop: the next trainer continues from here
@@ -84,7 +84,7 @@ public final class PeriodicState implements RunOutputs {
     }
 
     @Override
-    public void atEnd(long step, int epochs, TrainingState state, LoraTrainer trainer) {
+    public void atEnd(long step, int epochs, TrainingState state, DiffusionTrainer trainer) {
         delegate.atEnd(step, epochs, state, trainer);
     }
 
@@ -93,7 +93,7 @@ public final class PeriodicState implements RunOutputs {
         return lastSavedStep;
     }
 
-    private void save(TrainingState state, LoraTrainer trainer) {
+    private void save(TrainingState state, DiffusionTrainer trainer) {
         Path dir = scratch.resolve("step-" + state.step());
         trainer.saveState(dir, state);
         store.upload(jobId, dir, state.step());

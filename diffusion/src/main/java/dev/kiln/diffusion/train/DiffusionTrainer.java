@@ -9,11 +9,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.kiln.diffusion.lora.LoraNetwork;
-import dev.kiln.diffusion.lora.LoraTarget;
-import dev.kiln.diffusion.lora.LoraTargets;
-import dev.kiln.diffusion.lora.ModelPart;
 import dev.kiln.diffusion.model.StableDiffusionModel;
-import dev.kiln.diffusion.nn.LayerHook;
 import dev.kiln.diffusion.nn.ScalarOps;
 import dev.kiln.diffusion.scheduler.NoiseSchedule;
 import dev.kiln.diffusion.scheduler.SchedulerConfig;
@@ -39,29 +35,26 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * sd-scripts' {@code train_network.py} loop for a kohya LoRA on SD 1.x / 2.x: per micro-batch cached latents × the
- * VAE scaling factor, captions processed and tokenized, noise and timesteps, the hooked text encoder and UNet, the
+ * The training step sd-scripts' trainers share ({@code train_network.py}, {@code train_db.py}, {@code fine_tune.py},
+ * {@code train_textual_inversion.py}) on SD 1.x / 2.x: per micro-batch cached latents × the VAE scaling factor,
+ * captions processed and tokenized, noise and timesteps, the text encoder and UNet of the {@link TrainingMethod}, the
  * loss; gradients accumulated over {@code gradient_accumulation_steps} micro-batches, clipped to
- * {@code max_grad_norm} as one global norm, then the optimizer and LR schedule step. Saving, sampling and state
- * files are delegated to a {@link RunOutputs}.
+ * {@code max_grad_norm} as one global norm, then the optimizer and LR schedule step. What is trained and saved is
+ * the method's; saving, sampling and state files are delegated to a {@link RunOutputs}.
  *
  * <p>Every random draw is a function of (seed, position) ({@link StepRandom}), and the dataset order is replayed from
  * the first epoch, so a run resumed from a saved {@link TrainingState} continues bit-for-bit like an uninterrupted one
  * on the same machine. One instance trains once; DJL allows one gradient collector per JVM at a time.
  */
-public final class LoraTrainer {
-
-    private static final Pattern TE_LAYER = Pattern.compile("^lora_te_text_model_encoder_layers_(\\d+)_");
+public final class DiffusionTrainer {
 
     /**
      * What to train.
      *
      * @param plan      the dataset engine's plan (datasets, buckets, captions, total steps)
-     * @param model     the base model (float32); its weights are never changed
+     * @param model     the base model (float32)
      * @param tokenizer the model's tokenizer
      * @param latents   each sample's cached latents
      */
@@ -78,59 +71,21 @@ public final class LoraTrainer {
 
     private final Setup setup;
     private final TrainingSettings settings;
-    private final LoraNetwork network;
-    private final Map<String, NDArray> trainable;
-    private final List<ParamGroup> baseGroups;
+    private final TrainingMethod method;
     private final Optimizer optimizer;
     private final LrSchedule lrSchedule;
     private final NoiseSchedule noiseSchedule;
     private final TrainingLoss loss;
-    private final int unusedTextEncoderLayersFrom;
 
-    /**
-     * Builds the network (new, or continued from {@code network_weights}) and the optimizer.
-     *
-     * @param manager owns the network and optimizer arrays for the life of the trainer
-     */
-    public LoraTrainer(Setup setup, NDManager manager) {
+    /** The trainer of {@code method} (whose tensors are ready to train) with the optimizer of the settings. */
+    public DiffusionTrainer(Setup setup, TrainingMethod method) {
         this.setup = setup;
         this.settings = setup.settings();
-        StableDiffusionModel model = setup.model();
-        int layers = model.textEncoderConfig().numHiddenLayers();
-        if (settings.clipSkip() < 1 || settings.clipSkip() > layers) {
-            throw new IllegalArgumentException("clip_skip must be between 1 and the text encoder's " + layers
-                    + " layers, got " + settings.clipSkip());
-        }
-        if (setup.tokenizer().vocabSize() > model.textEncoderConfig().vocabSize()) {
-            throw new IllegalArgumentException("the tokenizer has " + setup.tokenizer().vocabSize()
-                    + " token ids but the model's text encoder only " + model.textEncoderConfig().vocabSize());
-        }
+        this.method = method;
+        checkModel(setup);
         refuseUnsupportedSubsets(setup.plan());
-        List<LoraTarget> targets = new ArrayList<>();
-        if (settings.network().trainTextEncoder()) {
-            targets.addAll(LoraTargets.textEncoder(LoraTargets.shapes(model.textEncoderWeights()), settings.network()));
-        }
-        if (settings.network().trainUnet()) {
-            targets.addAll(LoraTargets.unet(LoraTargets.shapes(model.unetWeights()), settings.network()));
-        }
-        this.network = LoraNetwork.create(targets, manager, StepRandom.INIT.seedAt(settings.seed(), 0, 0));
-        if (settings.networkWeights() != null) {
-            network.loadWeights(java.nio.file.Path.of(settings.networkWeights()));
-        }
-        network.attachGradients();
-        // with clip_skip k the last k-1 encoder layers do not reach the loss: torch leaves their grads None and the
-        // optimizer skips them, so Kiln leaves them out of the update as well
-        this.unusedTextEncoderLayersFrom = layers - (settings.clipSkip() - 1);
-        this.trainable = new LinkedHashMap<>();
-        for (ModelPart part : ModelPart.values()) {
-            network.parameters(part).forEach((name, p) -> {
-                if (!isUnusedTextEncoderParam(name)) {
-                    trainable.put(name, p);
-                }
-            });
-        }
-        this.baseGroups = network.parameterGroups(settings.textEncoderLr(), settings.unetLr(), settings.learningRate());
         this.optimizer = Optimizers.create(settings.optimizerType(), settings.optimizerArgs());
+        method.optimizerDescription(optimizer.description());
         this.lrSchedule = LrSchedules.create(settings.lrScheduler(), settings.warmupSteps(), settings.totalSteps(),
                 settings.numCycles(), settings.power(), settings.learningRate());
         SchedulerConfig training = SchedulerConfig.kohya(settings.loss().vParameterization());
@@ -138,6 +93,28 @@ public final class LoraTrainer {
         this.noiseSchedule = settings.zeroTerminalSnr() ? NoiseSchedule.of(training.withRescaleBetasZeroSnr(true)) : plain;
         // sd-scripts computes all_snr before the zero-terminal-SNR fix: the loss weights keep the original SNR
         this.loss = new TrainingLoss(settings.loss(), plain.snr(), noiseSchedule.alphasCumprod());
+    }
+
+    /** The clip_skip and vocabulary checks every method needs before building its tensors. */
+    public static void checkModel(Setup setup) {
+        StableDiffusionModel model = setup.model();
+        int layers = model.textEncoderConfig().numHiddenLayers();
+        if (setup.settings().clipSkip() < 1 || setup.settings().clipSkip() > layers) {
+            throw new IllegalArgumentException("clip_skip must be between 1 and the text encoder's " + layers
+                    + " layers, got " + setup.settings().clipSkip());
+        }
+        if (setup.tokenizer().vocabSize() > model.textEncoderConfig().vocabSize()) {
+            throw new IllegalArgumentException("the tokenizer has " + setup.tokenizer().vocabSize()
+                    + " token ids but the model's text encoder only " + model.textEncoderConfig().vocabSize());
+        }
+    }
+
+    /**
+     * The first text-encoder layer that does not reach the loss: with clip_skip k the last k-1 layers give no
+     * gradient (torch leaves their grads None and the optimizer skips them), so methods leave them out of training.
+     */
+    public static int unusedTextEncoderLayersFrom(Setup setup) {
+        return setup.model().textEncoderConfig().numHiddenLayers() - (setup.settings().clipSkip() - 1);
     }
 
     private static void refuseUnsupportedSubsets(DatasetPlan plan) {
@@ -155,22 +132,21 @@ public final class LoraTrainer {
         }
     }
 
-    private boolean isUnusedTextEncoderParam(String name) {
-        Matcher m = TE_LAYER.matcher(name);
-        return m.find() && Integer.parseInt(m.group(1)) >= unusedTextEncoderLayersFrom;
+    /** What this run trains and saves. */
+    public TrainingMethod method() {
+        return method;
     }
 
+    /** The LoRA network of a LoRA run. */
     public LoraNetwork network() {
-        return network;
+        if (method instanceof LoraMethod lora) {
+            return lora.network();
+        }
+        throw new IllegalStateException("this run trains no LoRA network");
     }
 
     public Optimizer optimizer() {
         return optimizer;
-    }
-
-    /** The tensors the optimizer updates, by file key. */
-    public Map<String, NDArray> trainable() {
-        return trainable;
     }
 
     /** The run's setup (plan, model, settings). */
@@ -178,37 +154,21 @@ public final class LoraTrainer {
         return setup;
     }
 
-    /** Every tensor of the network by file key (the unused text-encoder layers' included, which never change). */
+    /** Every tensor of the trained weights by state key (what a state folder holds). */
     public Map<String, NDArray> allParameters() {
-        Map<String, NDArray> all = new LinkedHashMap<>();
-        for (ModelPart part : ModelPart.values()) {
-            all.putAll(network.parameters(part));
-        }
-        return all;
+        return method.stateTensors();
     }
 
     /** Writes the training state folder {@code dir} for {@code state}. */
     public void saveState(java.nio.file.Path dir, TrainingState state) {
-        state.write(dir, allParameters(), optimizer.state(), optimizer.description());
+        state.write(dir, method.stateTensors(), optimizer.state(), optimizer.description());
     }
 
-    /** Loads the network weights and optimizer state of a state folder written by {@link #saveState}. */
+    /** Loads the trained weights and optimizer state of a state folder written by {@link #saveState}. */
     public void restore(java.nio.file.Path dir, NDManager manager) {
         try (NDManager scope = manager.newSubManager()) {
             Map<String, NDArray> saved = TrainingState.readNetwork(dir, scope);
-            for (Map.Entry<String, NDArray> e : allParameters().entrySet()) {
-                NDArray value = saved.get(e.getKey());
-                if (value == null || !value.getShape().equals(e.getValue().getShape())) {
-                    throw new IllegalArgumentException(dir + ": the saved network does not match this job's network at '"
-                            + e.getKey() + "' (" + (value == null ? "missing" : value.getShape() + " vs "
-                            + e.getValue().getShape()) + "); network_dim, conv_dim or the model differ");
-                }
-                e.getValue().set(value.toFloatArray());
-            }
-            if (saved.size() != allParameters().size()) {
-                throw new IllegalArgumentException(dir + ": the saved network has " + saved.size()
-                        + " tensors, this job's " + allParameters().size());
-            }
+            method.restoreState(saved, dir);
             optimizer.restore(TrainingState.readOptimizer(dir, scope));
         }
     }
@@ -263,9 +223,7 @@ public final class LoraTrainer {
                 }
                 double lr = optimizerStep(step);
                 step++;
-                if (settings.scaleWeightNorms() != null) {
-                    network.applyMaxNorm(settings.scaleWeightNorms());
-                }
+                method.afterOptimizerStep();
                 clock.tick(step);
                 listener.step(new TrainingListener.StepReport(step, totalSteps, epoch, epochs, microLoss,
                         average.average(), lr, clock.itPerSec(), clock.etaSeconds(totalSteps - step)));
@@ -352,7 +310,7 @@ public final class LoraTrainer {
             sampleWeights[s] = image.isReg() ? (float) settings.loss().priorLossWeight() : 1f;
             String caption = CaptionProcessor.process(subset, image.caption() == null ? "" : image.caption(),
                     new CaptionProcessor.Progress(epoch, step, plan.totalSteps()),
-                    StepRandom.CAPTION.at(settings.seed(), position, s), Map.of());
+                    StepRandom.CAPTION.at(settings.seed(), position, s), method.captionReplacements());
             captions.add(caption);
         }
         long[] shape = {size, channels, height, width};
@@ -369,8 +327,8 @@ public final class LoraTrainer {
             NDArray target = settings.loss().vParameterization()
                     ? noiseSchedule.velocity(x0, noise, draw.timesteps()) : noise;
             NDArray timesteps = manager.create(draw.timesteps());
-            ClipTextModel textEncoder = model.textEncoder().withLayerHook(hook(ModelPart.TEXT_ENCODER, moduleDropout));
-            UNet2DConditionModel unet = model.unet().withLayerHook(hook(ModelPart.UNET, moduleDropout));
+            ClipTextModel textEncoder = method.textEncoder(step, moduleDropout);
+            UNet2DConditionModel unet = method.unet(moduleDropout);
             java.util.function.Supplier<NDArray> forward = () -> loss.loss(
                     unet.forward(noisy, timesteps, encode(textEncoder, captions, manager)), target, draw.timesteps(),
                     sampleWeights);
@@ -386,15 +344,10 @@ public final class LoraTrainer {
         }
     }
 
-    private LayerHook hook(ModelPart part, Random moduleDropout) {
-        return network.modules(part).isEmpty() ? LayerHook.NONE
-                : network.trainingHook(part, 1f, settings.network().dropout(), moduleDropout);
-    }
-
     /** sd-scripts' text conditioning of a batch of processed captions (long prompts and weighted captions included). */
     private NDArray encode(ClipTextModel textEncoder, List<String> captions, NDManager manager) {
         int size = captions.size();
-        ClipTokenizer tokenizer = setup.tokenizer();
+        ClipTokenizer tokenizer = method.tokenizer();
         int maxTokenLength = settings.maxTokenLength();
         if (settings.weightedCaptions()) {
             long[][][] ids = new long[size][][];
@@ -444,18 +397,16 @@ public final class LoraTrainer {
     /** Clip, step the optimizer at the scheduled learning rates, zero the gradients; returns the first group's lr. */
     private double optimizerStep(long step) {
         try (NDScope scope = new NDScope()) {
+            Map<String, NDArray> withGradients = method.gradientTensors(step);
             Map<String, NDArray> grads = new LinkedHashMap<>();
-            trainable.forEach((name, p) -> grads.put(name, p.getGradient()));
+            withGradients.forEach((name, p) -> grads.put(name, p.getGradient()));
             GradientClipping.clipGlobalNorm(grads.values(), settings.maxGradNorm());
             List<ParamGroup> groups = new ArrayList<>();
-            for (ParamGroup g : baseGroups) {
+            for (ParamGroup g : method.parameterGroups(step)) {
                 groups.add(g.withLr(lrSchedule.lr(g.lr(), step)));
             }
             optimizer.step(groups, grads);
-            for (NDArray p : network.parameters(ModelPart.TEXT_ENCODER).values()) {
-                JniUtils.zeroGrad((PtNDArray) p);
-            }
-            for (NDArray p : network.parameters(ModelPart.UNET).values()) {
+            for (NDArray p : withGradients.values()) {
                 JniUtils.zeroGrad((PtNDArray) p);
             }
             return groups.isEmpty() ? 0 : groups.get(0).lr();

@@ -7,41 +7,23 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.kiln.diffusion.safetensors.DType;
 import dev.kiln.diffusion.sampling.ImageGenerator;
 import dev.kiln.diffusion.sampling.SamplePrompts;
 import dev.kiln.diffusion.sampling.StepListener;
 import dev.kiln.diffusion.sampling.TextToImage;
-import dev.kiln.diffusion.train.TinyTrainingFixture;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class DiffusersFolderTest {
+/** The demo's tiny random SD1 model: a diffusers folder the loader reads, with a tokenizer that encodes any text. */
+class TinyModelsTest {
 
     @TempDir
     Path dir;
 
     @Test
-    void aWrittenFolderLoadsBackWithTheSameTensorsAndSchedule() {
-        try (NDManager manager = NDManager.newBaseManager()) {
-            StableDiffusionModel golden = StableDiffusionLoader.load(TinyTrainingFixture.tinySd15(), manager);
-            Path written = DiffusersFolder.write(golden, dir.resolve("copy"), DType.F32);
-            StableDiffusionModel back = StableDiffusionLoader.load(written, manager);
-            assertSame(golden.textEncoderWeights(), back.textEncoderWeights());
-            assertSame(golden.unetWeights(), back.unetWeights());
-            assertSame(golden.vaeWeights(), back.vaeWeights());
-            assertEquals(golden.schedulerConfig(), back.schedulerConfig());
-            assertEquals(golden.unetConfigJson(), back.unetConfigJson());
-            assertEquals(golden.vaeConfigJson(), back.vaeConfigJson());
-            assertEquals(golden.textEncoderConfigJson(), back.textEncoderConfigJson());
-        }
-    }
-
-    @Test
-    void theRandomTinyModelLoadsWithItsTokenizerAndRendersFiniteImagesThatDependOnTheSeed() {
+    void theRandomTinyModelLoadsWithItsSpellingTokenizerAndItsWeightsDependOnTheSeed() {
         try (NDManager manager = NDManager.newBaseManager()) {
             StableDiffusionModel a = StableDiffusionLoader.load(TinyModels.writeRandomSd1(dir.resolve("a"), 1), manager);
             StableDiffusionModel b = StableDiffusionLoader.load(TinyModels.writeRandomSd1(dir.resolve("b"), 2), manager);
@@ -66,10 +48,5 @@ class DiffusersFolderTest {
             out[i] = image.getRGB(i % image.getWidth(), i / image.getWidth());
         }
         return out;
-    }
-
-    private static void assertSame(Map<String, NDArray> expected, Map<String, NDArray> actual) {
-        assertEquals(expected.keySet(), actual.keySet());
-        expected.forEach((k, v) -> assertArrayEquals(v.toFloatArray(), actual.get(k).toFloatArray(), 0f, k));
     }
 }
