@@ -45,10 +45,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--s3-port", defaultValue = "9000", description = "S3 port (default: ${DEFAULT-VALUE}).")
     int s3Port;
 
-    @Option(names = "--steps", defaultValue = "120", description = "max_train_steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "80", description = "max_train_steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--sample-every", defaultValue = "60",
+    @Option(names = "--sample-every", defaultValue = "40",
             description = "sample_every_n_steps and save_every_n_steps (default: ${DEFAULT-VALUE}).")
     int sampleEvery;
 
