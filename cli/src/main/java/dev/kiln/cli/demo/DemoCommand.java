@@ -104,8 +104,7 @@ public final class DemoCommand implements Callable<Integer> {
                 + "/ (demo/photos, public domain / CC0)");
 
         Duration timeout = Duration.ofMinutes(timeoutMinutes);
-        ProgressWatcher watcher = ProgressWatcher.open(connection, job.name(), ProgressWatcher.Start.NOW, timeout);
-        try (watcher) {
+        try (ProgressWatcher watcher = ProgressWatcher.open(connection, job.name(), ProgressWatcher.Start.NOW, timeout)) {
             String key = ObjectKeys.jobSpec(job.name());
             byte[] toml = job.toml("").getBytes(StandardCharsets.UTF_8);
             s3.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
