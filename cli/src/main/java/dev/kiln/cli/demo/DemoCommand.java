@@ -77,7 +77,13 @@ public final class DemoCommand implements Callable<Integer> {
                     ? "\n(is './kiln up' running? stop it, or pass --kafka-port and --s3-port)" : ""));
             return 1;
         }
-        int status = run(stack, root, data, out, err, started);
+        int status;
+        try {
+            status = run(stack, root, data, out, err, started);
+        } catch (RuntimeException e) {
+            err.println("kiln demo failed: " + e.getMessage() + " (service logs: " + data.resolve("services") + ")");
+            status = 1;
+        }
         if (keepRunning) {
             out.println("\nThe stack keeps running (Ctrl-C stops it): Kafka localhost:" + kafkaPort
                     + ", S3 http://localhost:" + s3Port + ", credentials in " + data.resolve("credentials.properties"));
