@@ -27,6 +27,10 @@ final class IngestBench implements Callable<Integer> {
             description = "The service's kiln.ingestion.parallelism (default: ${DEFAULT-VALUE}).")
     int parallelism;
 
+    @Option(names = "--warm-up", defaultValue = "1000", description = "Images uploaded into another dataset before"
+            + " the measured round, untimed, so the stack is measured warm (default: ${DEFAULT-VALUE}).")
+    int warmUpImages;
+
     @Option(names = "--timeout", defaultValue = "PT10M",
             description = "Longest wait for the outcomes, ISO-8601 (default: ${DEFAULT-VALUE}).")
     Duration timeout;
@@ -37,13 +41,14 @@ final class IngestBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (images < 1 || width < 16 || height < 16 || parallelism < 1) {
-            System.err.println("kiln bench ingest: --images and --parallelism must be >= 1, --width/--height >= 16");
+        if (images < 1 || width < 16 || height < 16 || parallelism < 1 || warmUpImages < 0) {
+            System.err.println("kiln bench ingest: --images and --parallelism must be >= 1, --width/--height >= 16,"
+                    + " --warm-up >= 0");
             return 2;
         }
         Path root = Path.of(System.getProperty("kiln.home", ".")).toAbsolutePath().normalize();
         IngestBenchmark.Settings settings = new IngestBenchmark.Settings(root, images, width, height, parallelism,
-                timeout, workDir);
+                warmUpImages, timeout, workDir);
         try {
             IngestBenchmark.Result result = new IngestBenchmark(settings, System.out).run();
             return result.outcomes() == images ? 0 : 1;

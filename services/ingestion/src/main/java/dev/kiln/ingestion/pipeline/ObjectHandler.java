@@ -27,7 +27,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -190,9 +189,9 @@ public final class ObjectHandler {
                 ok.height(), ok.format(), ok.colorMode(), ok.bitDepth(), ok.byteSize(), null, null, null, null, null,
                 null, List.of());
         synchronized (index) { // the duplicate check and the insert are one step
-            ObjectRecord first = index.find(parsed.dataset(), r -> r.isAccepted() && !r.key().equals(key)
-                    && r.folder().equals(parsed.folder()) && ok.sha256().equals(r.sha256())).stream()
-                    .min(Comparator.comparing(ObjectRecord::key)).orElse(null);
+            ObjectRecord first = index.withSha256(parsed.dataset(), ok.sha256()).stream()
+                    .filter(r -> r.isAccepted() && !r.key().equals(key) && r.folder().equals(parsed.folder()))
+                    .findFirst().orElse(null); // in key order: the first accepted one
             if (first != null) {
                 String message = key + ": the same bytes (sha256 " + ok.sha256() + ") as " + first.key()
                         + ", already accepted in this folder: the image is trained once, under that key";
@@ -272,12 +271,12 @@ public final class ObjectHandler {
             return List.of();
         }
         String dataset = DatasetIndex.datasetOf(gone.key());
-        List<ObjectRecord> duplicates = index.find(dataset, r -> r.status() == Status.DUPLICATE
-                && gone.key().equals(r.duplicateOf()));
+        // a duplicate has the bytes of the image it duplicates; in key order, the first one inherits
+        List<ObjectRecord> duplicates = index.withSha256(dataset, gone.sha256()).stream()
+                .filter(r -> r.status() == Status.DUPLICATE && gone.key().equals(r.duplicateOf())).toList();
         if (duplicates.isEmpty()) {
             return List.of();
         }
-        duplicates.sort(Comparator.comparing(ObjectRecord::key));
         ObjectRecord heir = duplicates.get(0);
         ParsedKey parsed = layout.parse(heir.key());
         List<OutgoingEvent> events = List.of(acceptedEvent(heir, parsed));
@@ -312,8 +311,9 @@ public final class ObjectHandler {
 
     /** The image a caption sidecar belongs to (same folder and stem), or null. */
     private ObjectRecord imageOf(ParsedKey caption) {
-        return index.find(caption.dataset(), r -> r.folder().equals(caption.folder()) && r.sha256() != null
-                && stem(r.key()).equals(caption.stem())).stream().findFirst().orElse(null);
+        return index.under(caption.folder() + caption.stem() + ".").stream()
+                .filter(r -> r.sha256() != null && r.folder().equals(caption.folder())
+                        && stem(r.key()).equals(caption.stem())).findFirst().orElse(null);
     }
 
     private static String stem(String key) {

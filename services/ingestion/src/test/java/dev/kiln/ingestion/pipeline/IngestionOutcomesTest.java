@@ -208,6 +208,12 @@ class IngestionOutcomesTest {
             JsonNode bad = body(events.awaitOne(subject(folder + "bad.png"), WAIT));
             assertTrue(bad.path("caption").isNull(), bad.toString());
             assertEquals(1, events.matching(subject(folder + "after.png")).size());
+
+            // a caption belongs to the image of exactly its stem: photo.txt is not photo.v2.png's
+            put(folder + "photo.v2.png", Fixtures.encode(Fixtures.gradient(33, 20), "png"));
+            events.awaitOne(subject(folder + "photo.v2.png"), WAIT);
+            put(folder + "photo.txt", "not the v2 photo".getBytes(StandardCharsets.UTF_8));
+            awaitOutcome(folder + "photo.txt", o -> o.equals("caption stored: attached when its image arrives"));
         }
     }
 
@@ -250,6 +256,11 @@ class IngestionOutcomesTest {
             assertTrue(duplicate.path("message").asText().contains(folder + "a.png"), duplicate.toString());
             String dataset = DatasetIndex.datasetOf(folder + "a.png");
             assertEquals(1, consumer.pipeline().index().find(dataset, ObjectRecord::isAccepted).size());
+
+            // the same bytes in another subset of the dataset are that subset's own image
+            String otherSubset = folder.replace("/2_fox/", "/1_fox2/");
+            put(otherSubset + "c.png", image);
+            events.awaitOne(on(Topics.IMAGES_ACCEPTED, subject(otherSubset + "c.png")), WAIT);
 
             // the first one goes: its duplicate is trained instead
             storage.delete(folder + "a.png");
