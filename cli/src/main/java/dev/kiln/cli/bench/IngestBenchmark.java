@@ -1,5 +1,7 @@
 package dev.kiln.cli.bench;
 
+import dev.kiln.cli.stack.ServiceLauncher;
+import dev.kiln.diffusion.train.TrainingState;
 import dev.kiln.infra.kafka.EmbeddedKafka;
 import dev.kiln.infra.process.ServerProcess;
 import dev.kiln.infra.s3.EmbeddedS3;
@@ -57,7 +59,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * The ingestion benchmark: N distinct JPEGs generated in-process; a plain single-threaded {@code ImageIO.read} loop
@@ -296,18 +297,16 @@ public final class IngestBenchmark {
     }
 
     private ServerProcess startService(Path jar, Path work, EmbeddedKafka kafka, EmbeddedS3 s3, int httpPort) {
-        Map<String, String> env = new HashMap<>();
-        env.put("KILN_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
-        env.put("KILN_S3_ENDPOINT", s3.endpoint());
-        env.put("KILN_S3_ACCESS_KEY", s3.accessKey());
-        env.put("KILN_S3_SECRET_KEY", s3.secretKey());
-        env.put("KILN_BUCKET", BUCKET);
-        env.put("KILN_HTTP_PORT", Integer.toString(httpPort));
-        env.put("KILN_SCANNER_ENABLED", "false");
-        env.put("KILN_INGESTION_PARALLELISM", Integer.toString(settings.parallelism()));
-        Path dir = work.resolve("ingestion");
-        return ServerProcess.start("ingestion", jar.toString(), List.of("-Xmx768m", "-XX:+UseSerialGC"),
-                "io.quarkus.bootstrap.runner.QuarkusEntryPoint", List.of(), env, dir, dir.resolve("service.log"));
+        Map<String, String> env = Map.of("KILN_SCANNER_ENABLED", "false",
+                "KILN_INGESTION_PARALLELISM", Integer.toString(settings.parallelism()));
+        return ServiceLauncher.start("ingestion", jar, wiring(kafka, s3), httpPort, env,
+                List.of("-Xmx768m", "-XX:+UseSerialGC"), work.resolve("ingestion"));
+    }
+
+    /** The embedded stack as a service sees it (also used by {@code bench latents}). */
+    static ServiceLauncher.Wiring wiring(EmbeddedKafka kafka, EmbeddedS3 s3) {
+        return new ServiceLauncher.Wiring(kafka.bootstrapServers(), s3.endpoint(), s3.accessKey(), s3.secretKey(),
+                BUCKET);
     }
 
     private static void awaitReady(ServerProcess service, int port) throws InterruptedException {
@@ -459,11 +458,10 @@ public final class IngestBenchmark {
         }
     }
 
+    /** Deletes a benchmark's work folder (also used by {@code bench latents}). */
     static void deleteTree(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            TrainingState.deleteTree(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + dir + ": " + e.getMessage(), e);
         }

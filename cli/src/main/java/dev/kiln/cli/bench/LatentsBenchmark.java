@@ -16,6 +16,7 @@ import dev.kiln.diffusion.train.latent.LatentEncoder;
 import dev.kiln.diffusion.train.latent.LocalLatents;
 import dev.kiln.diffusion.vae.VaeConfig;
 import dev.kiln.diffusion.vae.VaeParameters;
+import dev.kiln.cli.stack.ServiceLauncher;
 import dev.kiln.infra.kafka.EmbeddedKafka;
 import dev.kiln.infra.process.ServerProcess;
 import dev.kiln.infra.s3.EmbeddedS3;
@@ -30,6 +31,7 @@ import dev.kiln.model.topics.Topics;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
 import io.minio.UploadObjectArgs;
+import org.apache.commons.io.file.PathUtils;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -154,8 +156,9 @@ public final class LatentsBenchmark {
 
     /** The tiny diffusers folder with its letter tokenizer, its VAE replaced by random weights of {@code vae}. */
     private static Path withVae(Path tiny, Path tokenizer, Path target, VaeConfig vae) throws IOException {
-        copyTree(tiny, target);
-        copyTree(tokenizer, target.resolve("tokenizer"));
+        Files.createDirectories(target.getParent()); // the copy creates target, not its parents
+        PathUtils.copyDirectory(tiny, target, StandardCopyOption.REPLACE_EXISTING);
+        PathUtils.copyDirectory(tokenizer, target.resolve("tokenizer"), StandardCopyOption.REPLACE_EXISTING);
         if (vae != null) {
             Path folder = target.resolve("vae");
             IngestBenchmark.deleteTree(folder);
@@ -326,24 +329,14 @@ public final class LatentsBenchmark {
     }
 
     private ServerProcess startService(Path jar, Path work, EmbeddedKafka kafka, EmbeddedS3 s3, int httpPort) {
-        Map<String, String> env = new HashMap<>();
-        env.put("KILN_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
-        env.put("KILN_S3_ENDPOINT", s3.endpoint());
-        env.put("KILN_S3_ACCESS_KEY", s3.accessKey());
-        env.put("KILN_S3_SECRET_KEY", s3.secretKey());
-        env.put("KILN_BUCKET", BUCKET);
-        env.put("KILN_HTTP_PORT", Integer.toString(httpPort));
-        env.put("KILN_LATENT_CACHE_WORK_DIR", work.resolve("latent-cache-work").toString());
-        env.put("OPT_OUT_TRACKING", "true");
-        env.put("DJL_OFFLINE", "true");
-        Path dir = work.resolve("latent-cache");
+        Map<String, String> env = Map.of("KILN_LATENT_CACHE_WORK_DIR", work.resolve("latent-cache-work").toString());
         List<String> options = new ArrayList<>(List.of("-Xmx1g", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
                 "-DENGINE_CACHE_DIR=" + work.resolve("djl-cache")));
         if (settings.threads() > 0) {
             options.add("-Dai.djl.pytorch.num_threads=" + settings.threads());
         }
-        return ServerProcess.start("latent-cache", jar.toString(), options,
-                "io.quarkus.bootstrap.runner.QuarkusEntryPoint", List.of(), env, dir, dir.resolve("service.log"));
+        return ServiceLauncher.start("latent-cache", jar, IngestBenchmark.wiring(kafka, s3), httpPort, env, options,
+                work.resolve("latent-cache"));
     }
 
     private static void upload(MinioClient minio, Path dir, String prefix) throws IOException {
@@ -355,19 +348,6 @@ public final class LatentsBenchmark {
                             .filename(file.toString()).build());
                 } catch (Exception e) {
                     throw new IllegalStateException("cannot upload " + key + ": " + e.getMessage(), e);
-                }
-            }
-        }
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> walk = Files.walk(from)) {
-            for (Path p : walk.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
                 }
             }
         }

@@ -157,20 +157,13 @@ public final class LocalStack implements AutoCloseable {
     private ServerProcess startService(ServiceDef def) {
         Path jar = def.runJar(settings.repoRoot());
         Map<String, String> env = new HashMap<>(settings.serviceEnv());
-        env.put("KILN_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
-        env.put("KILN_S3_ENDPOINT", s3.endpoint());
-        env.put("KILN_S3_ACCESS_KEY", credentials.accessKey());
-        env.put("KILN_S3_SECRET_KEY", credentials.secretKey());
-        env.put("KILN_BUCKET", settings.bucket());
-        env.put("KILN_HTTP_PORT", Integer.toString(port(def)));
         env.put("KILN_SCANNER_ENABLED", Boolean.toString(settings.scanner()));
-        env.put("OPT_OUT_TRACKING", "true");
-        env.put("DJL_OFFLINE", "true");
-        Path dir = settings.dataDir().resolve("services").resolve(def.name());
-        ServerProcess p = ServerProcess.start(def.name(), jar.toString(),
+        ServerProcess p = ServiceLauncher.start(def.name(), jar,
+                new ServiceLauncher.Wiring(kafka.bootstrapServers(), s3.endpoint(), credentials.accessKey(),
+                        credentials.secretKey(), settings.bucket()), port(def), env,
                 List.of("-Xmx" + def.maxHeap(), "-XX:+UseSerialGC", "-Dai.djl.offline=true",
                         "-DENGINE_CACHE_DIR=" + settings.dataDir().resolve("djl-cache")),
-                "io.quarkus.bootstrap.runner.QuarkusEntryPoint", List.of(), env, dir, dir.resolve("service.log"));
+                settings.dataDir().resolve("services").resolve(def.name()));
         services.add(p);
         serviceDefs.put(p, def);
         return p;

@@ -6,15 +6,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.diffusion.safetensors.DType;
 import dev.kiln.diffusion.safetensors.SafeTensorsWriter;
+import dev.kiln.diffusion.train.TrainingState;
+import org.apache.commons.io.file.PathUtils;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Writes a model as a diffusers folder ({@code model_index.json}, {@code text_encoder/}, {@code unet/}, {@code vae/},
@@ -35,7 +35,7 @@ public final class DiffusersWriter {
         Path absolute = folder.toAbsolutePath();
         Path partial = absolute.resolveSibling(absolute.getFileName() + ".partial");
         try {
-            deleteTree(partial);
+            TrainingState.deleteTree(partial);
             Files.createDirectories(partial);
             part(partial.resolve("text_encoder"), model.textEncoderConfigJson(), model.textEncoderWeights(),
                     "model.safetensors", dtype);
@@ -47,7 +47,7 @@ public final class DiffusersWriter {
             JSON.writerWithDefaultPrettyPrinter().writeValue(partial.resolve("scheduler/scheduler_config.json").toFile(),
                     model.schedulerConfig() != null ? model.schedulerConfig() : schedulerConfig(model));
             if (tokenizerFolder != null && Files.isDirectory(tokenizerFolder)) {
-                copyTree(tokenizerFolder, partial.resolve("tokenizer"));
+                PathUtils.copyDirectory(tokenizerFolder, partial.resolve("tokenizer"));
             }
             ObjectNode index = JSON.createObjectNode();
             index.put("_class_name", "StableDiffusionPipeline");
@@ -57,7 +57,7 @@ public final class DiffusersWriter {
             index.putArray("scheduler").add("diffusers").add("DDIMScheduler");
             index.putArray("tokenizer").add("transformers").add("CLIPTokenizer");
             JSON.writerWithDefaultPrettyPrinter().writeValue(partial.resolve("model_index.json").toFile(), index);
-            deleteTree(absolute);
+            TrainingState.deleteTree(absolute);
             Files.move(partial, absolute, StandardCopyOption.ATOMIC_MOVE);
             return absolute;
         } catch (IOException e) {
@@ -89,27 +89,4 @@ public final class DiffusersWriter {
         return c;
     }
 
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> walk = Files.walk(from)) {
-            for (Path p : walk.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }
